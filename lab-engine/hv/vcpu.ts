@@ -1,0 +1,250 @@
+/**
+ * One vCPU thread under KVM, without APICv (the configuration CALIBRATION §3.4 counts):
+ * guest code runs natively until it touches the emulated device or the local APIC; then the CPU
+ * exits to KVM (root mode), which either handles the exit itself (EOI via APIC_ACCESS, HLT, a
+ * kick IPI) or returns to QEMU in user space (KVM_EXIT_MMIO), where the device model runs on this
+ * same thread. Interrupts are injected at VM entry; a vCPU running guest code is kicked with an
+ * IPI (EXTERNAL_INTERRUPT exit) and a halted one is woken first.
+ *
+ * Simplification (written down as STYLE.md §3.5 asks): guest code is preempted only between
+ * operations, so an interrupt waits for the current `compute` slice (≤ ~1 µs) to end. The ISR and
+ * the NAPI poll after it run as one non-reentrant task; a second interrupt is injected after it.
+ */
+import { COSTS } from '../sim/costs.ts';
+import { formatNs, type Ns } from '../sim/time.ts';
+import type { ExitReason } from '../sim/types.ts';
+import { registerName } from '../hw/e1000/regs.ts';
+import { Meter, type HostEnv } from './host.ts';
+import type { GuestOp, GuestProgram, GuestTask, MmioDevice } from './guest-ops.ts';
+
+export const VCPU_THREAD = 'vCPU thread';
+
+type Mode = 'guest' | 'exit' | 'halted' | 'stopped';
+
+export class Vcpu {
+  #stack: GuestTask[] = [];
+  #inInterrupt = false;
+  #mode: Mode = 'stopped';
+  /** Level of the device's interrupt line as KVM's IOAPIC model sees it. */
+  #line = false;
+  /** An interrupt is waiting to be injected. */
+  #pending = false;
+  /** An IPI was sent while the guest ran: the next boundary is an EXTERNAL_INTERRUPT exit. */
+  #kicked = false;
+  #resumeValue = 0;
+  #stepScheduled = false;
+  /** True while this thread is executing an operation (device code runs synchronously in it). */
+  #executing = false;
+  /** Time of the previous injection, for the smallest-gap figure. */
+  #lastInjectAt = -1;
+  /** Set by the scenario: called when an error must stop the run. */
+  fatal: ((message: string) => void) | undefined;
+
+  readonly env: HostEnv;
+  readonly program: GuestProgram;
+  readonly device: MmioDevice;
+
+  constructor(env: HostEnv, program: GuestProgram, device: MmioDevice) {
+    this.env = env;
+    this.program = program;
+    this.device = device;
+  }
+
+  get mode(): Mode {
+    return this.#mode;
+  }
+
+  start(at: Ns): void {
+    this.#stack = [this.program.main()];
+    this.#mode = 'guest';
+    this.#schedule(at);
+  }
+
+  #schedule(at: Ns): void {
+    if (this.#stepScheduled) return;
+    this.#stepScheduled = true;
+    this.env.sched.at(at, () => {
+      this.#stepScheduled = false;
+      this.#step();
+    });
+  }
+
+  /**
+   * The device's interrupt line changed level at time `at` (INTx through the IOAPIC; the e1000
+   * uses a level-triggered legacy interrupt). A rising edge makes an interrupt pending.
+   */
+  setLine(level: boolean, at: Ns): void {
+    // Raised by device code running inside this vCPU's own exit: it takes effect before the
+    // VM entry that ends the exit (injected there, no kick). From other threads: at time `at`.
+    if (this.#executing) this.#applyLine(level, at);
+    else this.env.sched.at(at, () => this.#applyLine(level, at));
+  }
+
+  #applyLine(level: boolean, at: Ns): void {
+    {
+      const rising = level && !this.#line;
+      this.#line = level;
+      if (!level) {
+        // Level-triggered: a line that drops before injection delivers nothing.
+        if (!this.#inInterrupt) this.#pending = false;
+        return;
+      }
+      if (!rising) return;
+      this.env.metrics.count(at, 'interruptsRaised');
+      this.#pending = true;
+      if (this.#mode === 'guest' && !this.#inInterrupt) this.#kicked = true;
+      if (this.#mode === 'halted') {
+        // Wake the blocked vCPU thread (kvm_vcpu_kick → scheduler wake-up), then inject.
+        // Scheduler latency, not CPU work: the thread is asleep until it runs again.
+        this.#mode = 'exit';
+        this.env.trace.emit(at, COSTS.haltWakeup.ns, 'kvm', 'wakeup', 'wake the halted vCPU thread');
+        this.env.sched.at(at + COSTS.haltWakeup.ns, () => {
+          const m = new Meter(this.env, VCPU_THREAD, this.env.sched.now);
+          this.#enter(m);
+        });
+      }
+    }
+  }
+
+  /** One guest operation per event, so virtual time advances between operations. */
+  #step(): void {
+    if (this.#mode === 'stopped' || this.#mode === 'halted') return;
+    const now = this.env.sched.now;
+    if (this.#kicked && this.#pending && !this.#inInterrupt) {
+      // The kick IPI forced an exit while the guest ran: handled in KVM, then inject on entry.
+      this.#kicked = false;
+      const m = new Meter(this.env, VCPU_THREAD, now);
+      this.#exitStart(m, 'EXTERNAL_INTERRUPT', false, 'kick IPI');
+      m.charge('kvm', COSTS.kickIpi.ns, 'kvm-handle', 'EXTERNAL_INTERRUPT: kick IPI');
+      this.#enter(m);
+      return;
+    }
+    this.#kicked = false;
+    const task = this.#stack[this.#stack.length - 1];
+    if (!task) {
+      this.#mode = 'stopped';
+      return;
+    }
+    let r: IteratorResult<GuestOp, void>;
+    try {
+      r = task.next(this.#resumeValue);
+    } catch (e) {
+      this.fatal?.(`guest code failed: ${(e as Error).message}`);
+      this.#mode = 'stopped';
+      return;
+    }
+    this.#resumeValue = 0;
+    if (r.done) {
+      this.#stack.pop();
+      if (this.#stack.length === 0) {
+        this.#mode = 'stopped';
+        return;
+      }
+      if (this.#inInterrupt && this.#stack.length === 1) {
+        this.#inInterrupt = false;
+        // A new interrupt may have been raised while the handler ran.
+        if (this.#pending && this.#line) {
+          const m = new Meter(this.env, VCPU_THREAD, now);
+          this.#inject(m);
+          this.#schedule(m.t);
+          return;
+        }
+        this.#pending = false;
+      }
+      this.#schedule(now);
+      return;
+    }
+    this.#executing = true;
+    try {
+      this.#execute(r.value, now);
+    } finally {
+      this.#executing = false;
+    }
+  }
+
+  #execute(op: GuestOp, now: Ns): void {
+    const m = new Meter(this.env, VCPU_THREAD, now);
+    switch (op.op) {
+      case 'compute':
+        this.#mode = 'guest';
+        m.charge('guest', op.ns, op.kind, op.label, op.pkt);
+        this.#schedule(m.t);
+        return;
+      case 'mmio-read': {
+        this.#exitStart(m, 'EPT_MISCONFIG', true, `MMIO read ${registerName(op.offset)}`, op.pkt);
+        this.#toUser(m, `KVM_EXIT_MMIO read ${registerName(op.offset)}`, op.pkt);
+        this.env.metrics.count(m.t, 'mmioReads');
+        this.#resumeValue = this.#deviceCall(() => this.device.mmioRead(op.offset, m)) ?? 0;
+        this.#enter(m);
+        return;
+      }
+      case 'mmio-write': {
+        const label = `MMIO write ${registerName(op.offset)}=0x${(op.value >>> 0).toString(16)}`;
+        this.#exitStart(m, 'EPT_MISCONFIG', true, label, op.pkt);
+        this.#toUser(m, `KVM_EXIT_MMIO write ${registerName(op.offset)}`, op.pkt);
+        this.env.metrics.count(m.t, 'mmioWrites');
+        this.#deviceCall(() => this.device.mmioWrite(op.offset, op.value, m));
+        this.#enter(m);
+        return;
+      }
+      case 'eoi':
+        this.#exitStart(m, 'APIC_ACCESS', false, 'EOI write to the xAPIC');
+        m.charge('kvm', COSTS.exitKvmHandler.ns, 'kvm-handle', 'APIC_ACCESS: emulate EOI in KVM');
+        this.env.metrics.count(m.t, 'eois');
+        this.#enter(m);
+        return;
+      case 'halt':
+        this.#exitStart(m, 'HLT', false, `HLT (${op.reason})`);
+        if (this.#pending && this.#line && !this.#inInterrupt) {
+          this.#enter(m); // an interrupt is already pending: re-enter and take it
+          return;
+        }
+        this.#mode = 'halted';
+        return;
+    }
+  }
+
+  /** Run device-model code; a thrown engine error stops the run with a diagnostic. */
+  #deviceCall<T>(f: () => T): T | undefined {
+    try {
+      return f();
+    } catch (e) {
+      this.fatal?.((e as Error).message);
+      return undefined;
+    }
+  }
+
+  #exitStart(m: Meter, reason: ExitReason, toUser: boolean, label: string, pkt?: number): void {
+    this.#mode = 'exit';
+    this.env.metrics.exit(m.t, reason, toUser);
+    m.charge('kvm', COSTS.exitHardware.ns, 'vm-exit', () => `VM exit ${reason}: ${label}`, pkt);
+  }
+
+  #toUser(m: Meter, label: string, pkt?: number): void {
+    m.charge('kvm', COSTS.exitKvmHandler.ns + COSTS.mmioDecode.ns, 'kvm-handle', 'decode MMIO, no in-kernel handler', pkt);
+    m.charge('kvm', COSTS.exitToUserKvm.ns, 'exit-to-user', label, pkt);
+    m.charge('qemu', COSTS.qemuMmioDispatch.ns, 'qemu-dispatch', 'QEMU: memory region dispatch', pkt);
+  }
+
+  /** VM entry: inject a pending interrupt if the guest can take it, then resume the guest. */
+  #enter(m: Meter): void {
+    if (this.#mode === 'stopped') return;
+    if (this.#pending && this.#line && !this.#inInterrupt) this.#inject(m);
+    this.#mode = 'guest';
+    this.#schedule(m.t);
+  }
+
+  #inject(m: Meter): void {
+    this.#pending = false;
+    this.#inInterrupt = true;
+    this.env.metrics.count(m.t, 'interruptsInjected');
+    if (this.#lastInjectAt >= 0) this.env.metrics.interruptGap(m.t, m.t - this.#lastInjectAt);
+    this.#lastInjectAt = m.t;
+    m.charge('kvm', COSTS.injectInterrupt.ns, 'irq-inject', () => `inject interrupt at ${formatNs(m.t)}`);
+    this.#stack.push(this.program.interrupt());
+  }
+
+  stop(): void {
+    this.#mode = 'stopped';
+  }
+}

@@ -1,0 +1,92 @@
+/** The scenario registry: ready-made hosts that lessons, the CLI and benchmarks run by id. */
+import type { RunResult, ScenarioInfo, ScenarioOptions } from '../sim/types.ts';
+import { runEmulation, type EmulationConfig } from './emulation.ts';
+
+interface ScenarioDef extends ScenarioInfo {
+  workload: EmulationConfig['workload'];
+}
+
+const EMU_PARAMS = { mitigation: true, itr: 195, burst: 1, wireGbps: 10 };
+
+const SCENARIOS: ScenarioDef[] = [
+  {
+    id: 'emulation-tx',
+    title: 'Emulated e1000: guest transmits a stream',
+    description: 'The guest streams frames to a peer through an emulated e1000 (QEMU device model, KVM exits, tap, 10 GbE wire).',
+    params: EMU_PARAMS,
+    defaults: { packets: 2000, size: 1518 },
+    workload: 'tx',
+  },
+  {
+    id: 'emulation-rr',
+    title: 'Emulated e1000: request/response',
+    description: 'The guest sends a request and waits for the peer\'s answer (netperf-RR-like): latency and exits per transaction.',
+    params: { mitigation: true, itr: 195, wireGbps: 10 },
+    defaults: { packets: 500, size: 64 },
+    workload: 'rr',
+  },
+  {
+    id: 'emulation-rx',
+    title: 'Emulated e1000: guest receives a stream',
+    description: 'A peer streams frames into the guest at an offered load; interrupts are throttled by QEMU\'s mitigation.',
+    params: { mitigation: true, itr: 195, wireGbps: 10, offeredGbps: 1 },
+    defaults: { packets: 2000, size: 1518 },
+    workload: 'rx',
+  },
+];
+
+export function listScenarios(): ScenarioInfo[] {
+  return SCENARIOS.map(({ workload: _w, ...info }) => structuredCloneInfo(info));
+}
+
+function structuredCloneInfo(i: ScenarioInfo): ScenarioInfo {
+  return { ...i, params: { ...i.params }, defaults: { ...i.defaults } };
+}
+
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+}
+
+/** Run a scenario by id. Throws ScenarioError on an unknown id or bad option (with the reason). */
+export function runScenario(id: string, opts: ScenarioOptions = {}): RunResult {
+  const def = SCENARIOS.find((s) => s.id === id);
+  if (!def) throw new ScenarioError(`unknown scenario '${id}' (known: ${SCENARIOS.map((s) => s.id).join(', ')})`);
+  const p = { ...def.params, ...(opts.params ?? {}) };
+  for (const k of Object.keys(opts.params ?? {})) {
+    if (!(k in def.params)) throw new ScenarioError(`scenario '${id}' has no parameter '${k}' (it has: ${Object.keys(def.params).join(', ')})`);
+  }
+  const packets = opts.packets ?? def.defaults.packets;
+  const size = opts.size ?? def.defaults.size;
+  const seed = opts.seed ?? 1;
+  checkInt('packets', packets, 1, 1_000_000);
+  checkInt('size', size, 64, 1518);
+  checkInt('seed', seed, 0, 0xffffffff);
+  const num = (k: string): number => {
+    const v = p[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ScenarioError(`parameter '${k}' must be a non-negative number, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const itr = num('itr');
+  checkInt('itr', itr, 0, 0xffff);
+  const burst = 'burst' in p ? num('burst') : 1;
+  checkInt('burst', burst, 1, 64);
+  const wireGbps = num('wireGbps');
+  if (wireGbps <= 0 || wireGbps > 400) throw new ScenarioError(`wireGbps must be in (0, 400], got ${wireGbps}`);
+  return runEmulation({
+    scenario: id,
+    seed,
+    workload: def.workload,
+    packets,
+    size,
+    mitigation: Boolean(p['mitigation']),
+    itr,
+    burst,
+    wireGbps,
+    offeredGbps: 'offeredGbps' in p ? Math.max(0.001, num('offeredGbps')) : 1,
+    ramBytes: 64 * 1024 * 1024,
+  }).result;
+}
+
+function checkInt(name: string, v: number, lo: number, hi: number): void {
+  if (!Number.isInteger(v) || v < lo || v > hi) throw new ScenarioError(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
+}

@@ -1,0 +1,94 @@
+/**
+ * The one cost table. Every action the simulator charges names an entry here, and every entry
+ * names its source row in /shared/CALIBRATION.md (C-rows of §0, or parameters of §1).
+ * Costs are integer ns at the nominal clock of sim/time.ts (2 GHz: 1 cycle = 0.5 ns).
+ * Tags as in CALIBRATION: [V] read in the source, [R] recalled, [D] derived, [E] estimate.
+ */
+import { cycles, type Ns } from './time.ts';
+
+export interface CostEntry {
+  ns: Ns;
+  source: string;
+}
+
+const c = (ns: Ns, source: string): CostEntry => ({ ns, source });
+
+export const COSTS = {
+  // ── Processor transitions (CALIBRATION §1.1) ───────────────────────────────────────────────
+  /** VM exit + VM entry in hardware, no handler work. */
+  exitHardware: c(cycles(500), 'C1 [R] Agesen et al. ATC 2012: ~400–600 cycles round trip'),
+  /** KVM's in-kernel handling of a trivial exit (on top of the hardware round trip). */
+  exitKvmHandler: c(cycles(800), 'C2 [R] Dall et al. ISCA 2016: trivial exit ≈ 1,300 cycles in all'),
+  /** Fetching and decoding the faulting instruction of an EPT_MISCONFIG MMIO exit. */
+  mmioDecode: c(cycles(350), '§1.1 t_mmio_decode_extra [E] +200–500 cycles'),
+  /** KVM_RUN returns to QEMU and QEMU re-enters: the user-space round trip. */
+  exitToUserKvm: c(cycles(2000), 'C3 [V] KVM_RUN round trip 2,528 cycles; C4 [V] user/kernel exit ratio ≈ 3.1×'),
+  /** QEMU's MemoryRegion dispatch of an MMIO access to the device model, with the BQL. */
+  qemuMmioDispatch: c(cycles(500), '§1.1 t_exit_to_userspace_extra [E] QEMU dispatch + BQL'),
+  /** Kick IPI to a vCPU in guest mode (EXTERNAL_INTERRUPT exit) before an injection. */
+  kickIpi: c(cycles(1200), '§1.1 t_irqfd_inject [D]: one kick IPI + EXTERNAL_INTERRUPT exit handled in KVM'),
+  /** Injecting a virtual interrupt at VM entry (event injection fields of the VMCS). */
+  injectInterrupt: c(cycles(200), '§3.9 [D] injection at the next VM entry [E] cost'),
+  /** Waking a halted vCPU thread (scheduler wake-up). */
+  haltWakeup: c(3_000, '§1.1 t_hlt_wakeup [E] µs-scale scheduler wake-up'),
+
+  // ── Guest kernel work (estimates; the point is their size relative to exits) ──────────────
+  /** Guest network stack + e1000_xmit_frame per packet (skb, qdisc, descriptor fill). */
+  guestXmitPerPacket: c(700, '[E] guest stack TX per packet; §0 small-packet ranges as the check'),
+  /** Guest stack per received packet (netif_receive_skb to the socket). */
+  guestRxPerPacket: c(600, '[E] guest stack RX per packet'),
+  /** Guest ISR body excluding its register accesses. */
+  guestIsr: c(150, '[E] e1000_intr body'),
+  /** NAPI poll overhead per poll, plus per reclaimed TX descriptor. */
+  guestNapiPoll: c(200, '[E] NAPI poll overhead'),
+  guestTxCleanPerDesc: c(25, '[E] e1000_clean_tx_irq per descriptor'),
+  /** The guest application producing one request or consuming one reply. */
+  guestAppPerMessage: c(500, '[E] application work per message'),
+
+  // ── Device model in QEMU (user space) ───────────────────────────────────────────────────────
+  /** Device-model bookkeeping per register access handled (register table lookup, state). */
+  qemuRegisterAccess: c(60, '[E] e1000 register handler'),
+  /** A DMA-style access to guest memory from QEMU (address translation, bounds) per call. */
+  qemuDmaOp: c(40, '[E] pci_dma_read/write call overhead (address_space_rw)'),
+  /** Copy bandwidth: ns per 64 bytes at ~10 GB/s. */
+  copyPer64B: c(6, '§1.2 memcpy_bw [E] 10 GB/s ⇒ 6.4 ns / 64 B'),
+  /** QEMU per transmitted frame: qemu_send_packet, net queue. */
+  qemuTxPerFrame: c(300, '[E] qemu_send_packet / net queue per frame'),
+  /** QEMU main loop wake-up on tap readability (ppoll/epoll return) for RX. */
+  qemuRxWakeup: c(1_500, '§1.1 t_ioeventfd_signal [E] 1–2 µs thread wake-up'),
+  /** QEMU e1000_receive bookkeeping per frame (descriptor fetch/writeback logic). */
+  qemuRxPerFrame: c(350, '[E] e1000_receive per frame'),
+
+  // ── Host kernel ─────────────────────────────────────────────────────────────────────────────
+  /** tap write() syscall: entry/exit + skb alloc + copy_from_user handled by copyPer64B. */
+  tapWriteSyscall: c(900, '[E] write() to /dev/net/tun, syscall + skb alloc'),
+  /** Bridge forwarding + physical NIC driver transmit per frame. */
+  bridgeForward: c(400, '[E] Linux bridge + NIC driver xmit per frame'),
+  /** tap read() syscall per frame on RX. */
+  tapReadSyscall: c(800, '[E] read() from /dev/net/tun'),
+  /** Host NIC RX softirq + bridge to the tap per frame. */
+  hostRxPerFrame: c(700, '[E] NIC RX + bridge to tap per frame'),
+
+  // ── Wire and peer ───────────────────────────────────────────────────────────────────────────
+  /** Preamble + SFD (8) + inter-frame gap (12), bytes per frame on the wire. */
+  wireOverheadBytes: c(20, 'IEEE 802.3 [D] (CALIBRATION §1.2)'),
+  /** FCS added by the NIC, bytes. */
+  wireFcsBytes: c(4, 'IEEE 802.3 [D]'),
+  /** One-way propagation + switch latency to the peer. */
+  wirePropagation: c(1_000, '[E] one switch hop in a rack'),
+  /** The peer's service time for one request (request/response workloads). */
+  peerService: c(10_000, '[E] netperf-RR-like responder, ~10 µs'),
+} as const satisfies Record<string, CostEntry>;
+
+export type CostName = keyof typeof COSTS;
+
+/** Cost in ns of copying `bytes` bytes (rounded up to 64-byte lines). */
+export function copyCost(bytes: number): Ns {
+  return Math.ceil(bytes / 64) * COSTS.copyPer64B.ns;
+}
+
+/** Time a frame of `frameBytes` (FCS included) occupies a wire of `gbps` Gbit/s, ns (rounded up). */
+export function wireTime(frameBytes: number, gbps: number): Ns {
+  const onWire = Math.max(frameBytes, 64) + COSTS.wireOverheadBytes.ns;
+  return Math.ceil((onWire * 8) / gbps);
+}

@@ -1,0 +1,157 @@
+/**
+ * Public data shapes of a simulation run. Everything here is plain, structured-clone-able
+ * data: it crosses the Worker boundary, is written by `sim --json`, and is what charts draw.
+ * The metrics schema is versioned (METRICS_SCHEMA); bump it on any incompatible change.
+ */
+
+export const METRICS_SCHEMA = 'iovlab.metrics/1' as const;
+
+/** Execution contexts that are charged for work (DESIGN.md §3 "someone pays"). */
+export type Context = 'guest' | 'kvm' | 'qemu' | 'host-kernel' | 'wire';
+export const CONTEXTS: readonly Context[] = ['guest', 'kvm', 'qemu', 'host-kernel', 'wire'];
+
+/** Swimlanes of the trace view: the contexts plus the traffic peer on the far end of the wire. */
+export type Lane = Context | 'peer';
+
+/**
+ * VM exit reasons, named as KVM/VMX names them (arch/x86/include/uapi/asm/vmx.h, CALIBRATION §3.8).
+ * EPT_MISCONFIG is the emulated-MMIO exit; APIC_ACCESS is an xAPIC EOI without APICv.
+ */
+export type ExitReason =
+  | 'EXTERNAL_INTERRUPT'
+  | 'HLT'
+  | 'IO_INSTRUCTION'
+  | 'APIC_ACCESS'
+  | 'EPT_MISCONFIG'
+  | 'MSR_WRITE';
+
+export interface TraceEvent {
+  /** Start, virtual ns. */
+  t: number;
+  /** Duration, ns (0 for instants). */
+  dur: number;
+  lane: Lane;
+  /** Machine-readable kind, e.g. 'vm-exit', 'tap-write', 'irq-inject'. */
+  kind: string;
+  /** Human label, e.g. 'MMIO write TDT=5 (EPT_MISCONFIG)'. */
+  label: string;
+  /** Packet/frame sequence number this event belongs to, when there is one. */
+  pkt?: number;
+}
+
+export interface Diagnostic {
+  severity: 'error' | 'warning' | 'info';
+  /** Stable code, e.g. 'learner-threw', 'dma-outside-ram', 'guest-stalled'. */
+  code: string;
+  /** One sentence in domain words. */
+  message: string;
+  /** Virtual time, ns. */
+  t?: number;
+  /** Line in the learner's source, when the learner's code is the cause. */
+  line?: number;
+}
+
+export interface LatencySummary {
+  count: number;
+  meanNs: number;
+  p50Ns: number;
+  p90Ns: number;
+  p99Ns: number;
+  maxNs: number;
+  /** Histogram with log-spaced bucket edges (ns); counts[i] is for [edges[i], edges[i+1]). */
+  histogram: { edgesNs: number[]; counts: number[] };
+}
+
+export interface Metrics {
+  schema: typeof METRICS_SCHEMA;
+  engineVersion: string;
+  scenario: string;
+  seed: number;
+  /** The resolved parameters the scenario ran with (packets, size, itr…). */
+  params: Record<string, number | string | boolean>;
+  /** Length of the measurement window, ns (traffic start → last completion). */
+  windowNs: number;
+  /** Events processed by the scheduler in the whole run. */
+  events: number;
+  /** How the run ended: 'done' (workload finished), 'until' (time cap), 'budget' (event cap), 'stalled' (nothing left to do but the workload did not finish), 'error'. */
+  stop: 'done' | 'until' | 'budget' | 'stalled' | 'error';
+  counters: {
+    packetsTx: number;
+    packetsRx: number;
+    bytesTx: number;
+    bytesRx: number;
+    /** Request/response transactions completed (rr workloads). */
+    transactions: number;
+    exits: Partial<Record<ExitReason, number>>;
+    exitsTotal: number;
+    /** Exits that returned to user space (QEMU) vs were handled inside KVM. */
+    exitsToUser: number;
+    exitsInKernel: number;
+    mmioReads: number;
+    mmioWrites: number;
+    interruptsRaised: number;
+    interruptsInjected: number;
+    eois: number;
+    dmaOps: number;
+    bytesCopied: number;
+    drops: number;
+  };
+  /** Busy time per context within the window, ns. */
+  busyNs: Record<Context, number>;
+  derived: {
+    throughputGbps: number;
+    mpps: number;
+    exitsPerPacket: number;
+    exitsPerSec: number;
+    interruptsPerSec: number;
+    /** Exits per transaction (rr workloads), else 0. */
+    exitsPerTransaction: number;
+    /** Smallest gap between two consecutive injected interrupts, ns (0 when fewer than two). */
+    minInterruptGapNs: number;
+    /** Busy fraction of each context over the window (can exceed 1 when several threads share a context). */
+    cpu: Record<Context, number>;
+    /** Busy fraction of each serial resource (a thread or the wire) over the window. */
+    utilization: Record<string, number>;
+    /** The busiest serial resource, e.g. 'vCPU thread' or 'wire': the bottleneck. */
+    bottleneck: string;
+  };
+  series: {
+    bucketNs: number;
+    /** Start of each bucket, ns from window start. */
+    t: number[];
+    throughputGbps: number[];
+    mpps: number[];
+    exitsPerSec: Partial<Record<ExitReason, number[]>>;
+    /** Busy fraction per context per bucket. */
+    cpu: Record<Context, number[]>;
+  };
+  latency: LatencySummary | null;
+}
+
+export interface RunResult {
+  metrics: Metrics;
+  /** The first events of the run (bounded), for the swimlane view. */
+  trace: TraceEvent[];
+  /** FNV-1a hash over every trace event of the whole run, hex: the determinism fingerprint. */
+  traceHash: string;
+  diagnostics: Diagnostic[];
+}
+
+export interface ScenarioOptions {
+  seed?: number;
+  packets?: number;
+  /** Frame size in bytes as benchmarks quote it, FCS included (64–1518); the guest's buffer is size − 4 bytes. */
+  size?: number;
+  vms?: number;
+  /** Scenario-specific knobs, e.g. { itr: 0 } or { mitigation: false }. */
+  params?: Record<string, number | string | boolean>;
+}
+
+export interface ScenarioInfo {
+  id: string;
+  title: string;
+  description: string;
+  /** Names and defaults of the knobs accepted in ScenarioOptions.params. */
+  params: Record<string, number | string | boolean>;
+  defaults: { packets: number; size: number };
+}
