@@ -60,4 +60,6 @@ export { runLabSeed } from './labs/run.ts';
 export { gradeOutcomes, gradeSeeds } from './grader/grade.ts';
 export { formatGradeText } from './grader/format.ts';
 export { runCell, CELL_API_DTS } from './sandbox/cell.ts';
+export { compileModule } from './sandbox/compile.ts';
+export { E1000_REGISTER_TABLE } from './hw/e1000/regs.ts';
 export { hashText } from './sim/hash.ts';

@@ -1,0 +1,22 @@
+/** Every lab, by id. Adding a lab = one folder under labs/ plus one line here. */
+import type { LabInfo, SeedOutcome } from './types.ts';
+import * as emulatedNic from './emulated-nic/lab.ts';
+
+export interface LabDefinition {
+  info: LabInfo;
+  runSeed(source: string, seed: number): SeedOutcome;
+}
+
+const LABS: LabDefinition[] = [{ info: emulatedNic.LAB_INFO, runSeed: emulatedNic.runSeed }];
+
+export function listLabs(): LabInfo[] {
+  return LABS.map((l) => l.info);
+}
+
+export function getLabInfo(id: string): LabInfo | undefined {
+  return LABS.find((l) => l.info.id === id)?.info;
+}
+
+export function getLab(id: string): LabDefinition | undefined {
+  return LABS.find((l) => l.info.id === id);
+}
