@@ -42,6 +42,8 @@ export interface DriverLayout {
   rxBuffers: number;
   rxBufferSize: number;
   itr: number;
+  /** TADV the driver programs (Linux TxAbsIntDelay, default 32 × 1.024 µs). */
+  tadv: number;
 }
 
 /** One use of one TX descriptor, as the guest filled it (observers compare the device to this). */
@@ -102,7 +104,7 @@ export class E1000Driver {
     yield { op: 'mmio-write', offset: R.E1000_TDLEN, value: L.txCount * E1000_DESC_SIZE };
     yield { op: 'mmio-write', offset: R.E1000_TDH, value: L.txStart };
     yield { op: 'mmio-write', offset: R.E1000_TDT, value: L.txStart };
-    yield { op: 'mmio-write', offset: R.E1000_TADV, value: 32 };
+    yield { op: 'mmio-write', offset: R.E1000_TADV, value: L.tadv };
     yield { op: 'mmio-write', offset: R.E1000_TCTL, value: R.E1000_TCTL_EN | R.E1000_TCTL_PSP };
     // RX ring (e1000_configure_rx + e1000_alloc_rx_buffers)
     for (let i = 0; i < L.rxCount; i++) {

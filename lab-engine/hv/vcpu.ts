@@ -35,8 +35,8 @@ export class Vcpu {
   #stepScheduled = false;
   /** True while this thread is executing an operation (device code runs synchronously in it). */
   #executing = false;
-  /** Time of the previous injection, for the smallest-gap figure. */
-  #lastInjectAt = -1;
+  /** Time of the previous rising edge of the line, for the smallest-gap figure. */
+  #lastRaiseAt = -1;
   /** Set by the scenario: called when an error must stop the run. */
   fatal: ((message: string) => void) | undefined;
 
@@ -91,6 +91,8 @@ export class Vcpu {
       }
       if (!rising) return;
       this.env.metrics.count(at, 'interruptsRaised');
+      if (this.#lastRaiseAt >= 0) this.env.metrics.interruptGap(at, at - this.#lastRaiseAt);
+      this.#lastRaiseAt = at;
       this.#pending = true;
       if (this.#mode === 'guest' && !this.#inInterrupt) this.#kicked = true;
       if (this.#mode === 'halted') {
@@ -238,8 +240,6 @@ export class Vcpu {
     this.#pending = false;
     this.#inInterrupt = true;
     this.env.metrics.count(m.t, 'interruptsInjected');
-    if (this.#lastInjectAt >= 0) this.env.metrics.interruptGap(m.t, m.t - this.#lastInjectAt);
-    this.#lastInjectAt = m.t;
     m.charge('kvm', COSTS.injectInterrupt.ns, 'irq-inject', () => `inject interrupt at ${formatNs(m.t)}`);
     this.#stack.push(this.program.interrupt());
   }

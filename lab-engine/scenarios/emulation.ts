@@ -36,6 +36,8 @@ export interface EmulationConfig {
   size: number;
   mitigation: boolean;
   itr: number;
+  /** TADV the guest programs; QEMU's mitigation uses min(TADV×4, ITR) for TX causes. */
+  tadv: number;
   /** Frames per TDT write (xmit_more batching in the guest stack). */
   burst: number;
   wireGbps: number;
@@ -84,6 +86,7 @@ export function defaultLayout(): DriverLayout {
     rxBuffers: 4 * MiB,
     rxBufferSize: 2048,
     itr: 195, // Linux e1000 InterruptThrottleRate=3: 20,000 ints/s → 1e9 / (20000 × 256)
+    tadv: 32, // Linux e1000 TxAbsIntDelay default
   };
 }
 
@@ -96,7 +99,7 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
     diagnostics: [],
   };
   const mem = new GuestMemory(cfg.ramBytes);
-  const layout: DriverLayout = { ...defaultLayout(), itr: cfg.itr, ...cfg.layout };
+  const layout: DriverLayout = { ...defaultLayout(), itr: cfg.itr, tadv: cfg.tadv, ...cfg.layout };
   const dev = new E1000(env, mem, { mitigation: cfg.mitigation });
   const driver = new E1000Driver(mem, layout);
   driver.now = () => env.sched.now;
@@ -258,7 +261,7 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
     scenario: cfg.scenario,
     seed: cfg.seed,
     params: {
-      packets: cfg.packets, size: cfg.size, mitigation: cfg.mitigation, itr: cfg.itr,
+      packets: cfg.packets, size: cfg.size, mitigation: cfg.mitigation, itr: cfg.itr, tadv: cfg.tadv,
       burst: cfg.burst, wireGbps: cfg.wireGbps, ...(cfg.workload === 'rx' ? { offeredGbps: cfg.offeredGbps } : {}),
       ...cfg.extraParams,
     },

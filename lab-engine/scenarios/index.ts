@@ -6,7 +6,7 @@ interface ScenarioDef extends ScenarioInfo {
   workload: EmulationConfig['workload'];
 }
 
-const EMU_PARAMS = { mitigation: true, itr: 195, burst: 1, wireGbps: 10 };
+const EMU_PARAMS = { mitigation: true, itr: 195, tadv: 32, burst: 1, wireGbps: 10 };
 
 const SCENARIOS: ScenarioDef[] = [
   {
@@ -21,7 +21,7 @@ const SCENARIOS: ScenarioDef[] = [
     id: 'emulation-rr',
     title: 'Emulated e1000: request/response',
     description: 'The guest sends a request and waits for the peer\'s answer (netperf-RR-like): latency and exits per transaction.',
-    params: { mitigation: true, itr: 195, wireGbps: 10 },
+    params: { mitigation: true, itr: 195, tadv: 32, wireGbps: 10 },
     defaults: { packets: 500, size: 64 },
     workload: 'rr',
   },
@@ -29,7 +29,7 @@ const SCENARIOS: ScenarioDef[] = [
     id: 'emulation-rx',
     title: 'Emulated e1000: guest receives a stream',
     description: 'A peer streams frames into the guest at an offered load; interrupts are throttled by QEMU\'s mitigation.',
-    params: { mitigation: true, itr: 195, wireGbps: 10, offeredGbps: 1 },
+    params: { mitigation: true, itr: 195, tadv: 32, wireGbps: 10, offeredGbps: 1 },
     defaults: { packets: 2000, size: 1518 },
     workload: 'rx',
   },
@@ -68,6 +68,8 @@ export function runScenario(id: string, opts: ScenarioOptions = {}): RunResult {
   };
   const itr = num('itr');
   checkInt('itr', itr, 0, 0xffff);
+  const tadv = num('tadv');
+  checkInt('tadv', tadv, 0, 0xffff);
   const burst = 'burst' in p ? num('burst') : 1;
   checkInt('burst', burst, 1, 64);
   const wireGbps = num('wireGbps');
@@ -80,6 +82,7 @@ export function runScenario(id: string, opts: ScenarioOptions = {}): RunResult {
     size,
     mitigation: Boolean(p['mitigation']),
     itr,
+    tadv,
     burst,
     wireGbps,
     offeredGbps: 'offeredGbps' in p ? Math.max(0.001, num('offeredGbps')) : 1,

@@ -160,7 +160,7 @@ export class MetricsRecorder {
     if (this.#in(t)) this.counters[name] += n;
   }
 
-  /** Gap between two consecutive injected interrupts (both inside the window). */
+  /** Gap between two consecutive rising edges of a device interrupt line (both inside the window). */
   interruptGap(t: Ns, gapNs: Ns): void {
     if (this.#in(t - gapNs) && gapNs < this.#minGap) this.#minGap = gapNs;
   }

@@ -106,7 +106,7 @@ export interface Metrics {
     interruptsPerSec: number;
     /** Exits per transaction (rr workloads), else 0. */
     exitsPerTransaction: number;
-    /** Smallest gap between two consecutive injected interrupts, ns (0 when fewer than two). */
+    /** Smallest gap between two consecutive interrupts the device raised (rising edges), ns (0 when fewer than two). */
     minInterruptGapNs: number;
     /** Busy fraction of each context over the window (can exceed 1 when several threads share a context). */
     cpu: Record<Context, number>;

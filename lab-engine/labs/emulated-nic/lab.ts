@@ -23,11 +23,11 @@ export const LAB_ID = 'emulated-nic';
 const API_MODULE = 'iovlab/emulated-nic';
 
 /**
- * Frozen performance threshold. The reference solution reaches 1.2–1.4 exits per packet on every
- * seed tried (tests/labs/emulated-nic.test.ts runs 40); an interrupt per doorbell costs 7. The
- * margin leaves room for different but sound moderation designs.
+ * Frozen performance threshold. The reference solution reaches 1.20–1.73 exits per packet over 200
+ * seeds (short runs with a fast ITR are the worst); an interrupt per doorbell costs 7. The 45 %
+ * margin leaves room for different but sound moderation designs; tests/labs holds the margin.
  */
-export const EXITS_PER_PACKET_MAX = 2.0;
+export const EXITS_PER_PACKET_MAX = 2.5;
 /** Tolerance when comparing interrupt gaps with the ITR interval. */
 const ITR_TOLERANCE_NS = 1;
 
@@ -103,6 +103,7 @@ export function runSeed(source: string, seed: number): SeedOutcome {
     size: 1518,
     mitigation: false,
     itr: cfg.itr,
+    tadv: 32,
     burst: 1,
     wireGbps: 10,
     offeredGbps: 1,

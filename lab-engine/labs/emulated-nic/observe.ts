@@ -55,7 +55,8 @@ export class LabObserver {
     const first = (this.driver.layout.txStart + this.#descUsed) % n;
     const pass = Math.floor((this.driver.layout.txStart + this.#descUsed) / n);
     const parts = frame.fragments.length;
-    const crosses = first + parts > n;
+    // A frame that ends on the ring's last descriptor also wraps: its doorbell moves TDT to 0.
+    const crosses = first + parts >= n;
     this.#descUsed += parts;
     const cls: FrameClass = pass >= 1 || crosses ? 'wrap' : parts > 1 ? 'multi' : 'single';
     this.sent.push({ pkt: frame.pkt, bytes: frame.bytes.slice(), cls, first, last: (first + parts - 1) % n });
