@@ -3,7 +3,7 @@
  * diagnostics list. Passed explicitly to each component ("logic takes its world as arguments").
  */
 import type { Scheduler } from '../sim/scheduler.ts';
-import type { MetricsRecorder } from '../sim/metrics.ts';
+import type { MetricsRecorder, ResourceSlot } from '../sim/metrics.ts';
 import type { Trace } from '../sim/trace.ts';
 import type { Rng } from '../sim/rng.ts';
 import type { Context, Diagnostic } from '../sim/types.ts';
@@ -31,9 +31,9 @@ export function diagnose(env: HostEnv, d: Diagnostic, maxPerCode = 5): void {
 export class Meter {
   t: Ns;
   readonly env: HostEnv;
-  readonly resource: string;
+  readonly resource: ResourceSlot;
 
-  constructor(env: HostEnv, resource: string, start: Ns) {
+  constructor(env: HostEnv, resource: ResourceSlot, start: Ns) {
     this.env = env;
     this.resource = resource;
     this.t = start;
@@ -63,10 +63,12 @@ export class SerialThread {
 
   readonly env: HostEnv;
   readonly name: string;
+  readonly #slot: ResourceSlot;
 
   constructor(env: HostEnv, name: string) {
     this.env = env;
     this.name = name;
+    this.#slot = env.metrics.resource(name);
   }
 
   /** Make `job` ready at time `at` (≥ now). */
@@ -87,7 +89,7 @@ export class SerialThread {
     this.#scheduled = false;
     const job = this.#queue.shift();
     if (!job) return;
-    const m = new Meter(this.env, this.name, this.env.sched.now);
+    const m = new Meter(this.env, this.#slot, this.env.sched.now);
     job(m);
     this.#busyUntil = m.t;
     if (this.#queue.length > 0) this.#kick();

@@ -15,6 +15,7 @@ import { formatNs, type Ns } from '../sim/time.ts';
 import type { ExitReason } from '../sim/types.ts';
 import { registerName } from '../hw/e1000/regs.ts';
 import { Meter, type HostEnv } from './host.ts';
+import type { ResourceSlot } from '../sim/metrics.ts';
 import type { GuestOp, GuestProgram, GuestTask, MmioDevice } from './guest-ops.ts';
 
 export const VCPU_THREAD = 'vCPU thread';
@@ -44,7 +45,10 @@ export class Vcpu {
   readonly program: GuestProgram;
   readonly device: MmioDevice;
 
+  readonly #slot: ResourceSlot;
+
   constructor(env: HostEnv, program: GuestProgram, device: MmioDevice) {
+    this.#slot = env.metrics.resource(VCPU_THREAD);
     this.env = env;
     this.program = program;
     this.device = device;
@@ -101,7 +105,7 @@ export class Vcpu {
         this.#mode = 'exit';
         this.env.trace.emit(at, COSTS.haltWakeup.ns, 'kvm', 'wakeup', 'wake the halted vCPU thread');
         this.env.sched.at(at + COSTS.haltWakeup.ns, () => {
-          const m = new Meter(this.env, VCPU_THREAD, this.env.sched.now);
+          const m = new Meter(this.env, this.#slot, this.env.sched.now);
           this.#enter(m);
         });
       }
@@ -115,7 +119,7 @@ export class Vcpu {
     if (this.#kicked && this.#pending && !this.#inInterrupt) {
       // The kick IPI forced an exit while the guest ran: handled in KVM, then inject on entry.
       this.#kicked = false;
-      const m = new Meter(this.env, VCPU_THREAD, now);
+      const m = new Meter(this.env, this.#slot, now);
       this.#exitStart(m, 'EXTERNAL_INTERRUPT', false, 'kick IPI');
       m.charge('kvm', COSTS.kickIpi.ns, 'kvm-handle', 'EXTERNAL_INTERRUPT: kick IPI');
       this.#enter(m);
@@ -146,7 +150,7 @@ export class Vcpu {
         this.#inInterrupt = false;
         // A new interrupt may have been raised while the handler ran.
         if (this.#pending && this.#line) {
-          const m = new Meter(this.env, VCPU_THREAD, now);
+          const m = new Meter(this.env, this.#slot, now);
           this.#inject(m);
           this.#schedule(m.t);
           return;
@@ -165,7 +169,7 @@ export class Vcpu {
   }
 
   #execute(op: GuestOp, now: Ns): void {
-    const m = new Meter(this.env, VCPU_THREAD, now);
+    const m = new Meter(this.env, this.#slot, now);
     switch (op.op) {
       case 'compute':
         this.#mode = 'guest';

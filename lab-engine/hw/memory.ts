@@ -8,10 +8,13 @@ const PAGE = 4096;
 
 export class GuestMemory {
   readonly size: number;
-  #pages = new Map<number, Uint8Array>();
+  /** Page number → page, allocated on first write (a holey array: fast indexed lookups). */
+  #pages: (Uint8Array | undefined)[];
+  #touched = 0;
 
   constructor(sizeBytes: number) {
     this.size = sizeBytes;
+    this.#pages = new Array(Math.ceil(sizeBytes / PAGE));
   }
 
   /** Is [gpa, gpa+len) entirely inside guest RAM? */
@@ -20,16 +23,24 @@ export class GuestMemory {
   }
 
   #page(n: number, create: boolean): Uint8Array | undefined {
-    let p = this.#pages.get(n);
+    let p = this.#pages[n];
     if (!p && create) {
       p = new Uint8Array(PAGE);
-      this.#pages.set(n, p);
+      this.#pages[n] = p;
+      this.#touched++;
     }
     return p;
   }
 
   /** Copy out `len` bytes. Caller checks bounds (contains) first. */
   read(gpa: number, len: number): Uint8Array {
+    const pn0 = Math.floor(gpa / PAGE);
+    const off0 = gpa - pn0 * PAGE;
+    if (off0 + len <= PAGE) {
+      // Fast path: inside one page.
+      const p = this.#page(pn0, false);
+      return p ? p.slice(off0, off0 + len) : new Uint8Array(len);
+    }
     const out = new Uint8Array(len);
     let done = 0;
     while (done < len) {
@@ -42,6 +53,21 @@ export class GuestMemory {
       done += n;
     }
     return out;
+  }
+
+  /** Copy `len` bytes into `out` at `outOffset` without allocating. Caller checks bounds. */
+  readInto(gpa: number, len: number, out: Uint8Array, outOffset: number): void {
+    let done = 0;
+    while (done < len) {
+      const a = gpa + done;
+      const pn = Math.floor(a / PAGE);
+      const off = a - pn * PAGE;
+      const n = Math.min(len - done, PAGE - off);
+      const p = this.#page(pn, false);
+      if (p) out.set(p.subarray(off, off + n), outOffset + done);
+      else out.fill(0, outOffset + done, outOffset + done + n);
+      done += n;
+    }
   }
 
   write(gpa: number, bytes: Uint8Array): void {
@@ -72,9 +98,25 @@ export class GuestMemory {
     this.write8(gpa + 1, v >>> 8);
   }
   read32(gpa: number): number {
+    const pn = Math.floor(gpa / PAGE);
+    const o = gpa - pn * PAGE;
+    if (o <= PAGE - 4) {
+      const p = this.#page(pn, false);
+      return p ? (p[o]! | (p[o + 1]! << 8) | (p[o + 2]! << 16) | (p[o + 3]! << 24)) >>> 0 : 0;
+    }
     return (this.read16(gpa) | (this.read16(gpa + 2) << 16)) >>> 0;
   }
   write32(gpa: number, v: number): void {
+    const pn = Math.floor(gpa / PAGE);
+    const o = gpa - pn * PAGE;
+    if (o <= PAGE - 4) {
+      const p = this.#page(pn, true)!;
+      p[o] = v & 0xff;
+      p[o + 1] = (v >>> 8) & 0xff;
+      p[o + 2] = (v >>> 16) & 0xff;
+      p[o + 3] = (v >>> 24) & 0xff;
+      return;
+    }
     this.write16(gpa, v & 0xffff);
     this.write16(gpa + 2, (v >>> 16) & 0xffff);
   }
@@ -89,6 +131,6 @@ export class GuestMemory {
 
   /** Pages touched so far (a memory-footprint figure for benchmarks). */
   get pagesTouched(): number {
-    return this.#pages.size;
+    return this.#touched;
   }
 }

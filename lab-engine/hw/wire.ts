@@ -6,6 +6,7 @@
 import { COSTS, wireTime } from '../sim/costs.ts';
 import type { Ns } from '../sim/time.ts';
 import type { HostEnv } from '../hv/host.ts';
+import type { ResourceSlot } from '../sim/metrics.ts';
 
 export class Wire {
   #busyUntil: Ns = 0;
@@ -21,7 +22,9 @@ export class Wire {
     this.name = name;
     this.gbps = gbps;
     this.maxBacklogNs = maxBacklogNs;
+    this.#slot = env.metrics.resource(name);
   }
+  readonly #slot: ResourceSlot;
 
   /** Send a frame of `frameBytes` (FCS included) at time `at`; `arrive` runs at the far end. */
   send(frameBytes: number, at: Ns, arrive: (t: Ns) => void, pkt?: number): boolean {
@@ -32,7 +35,7 @@ export class Wire {
     }
     const dur = wireTime(frameBytes, this.gbps);
     this.#busyUntil = start + dur;
-    this.env.metrics.charge('wire', this.name, start, dur);
+    this.env.metrics.charge('wire', this.#slot, start, dur);
     this.env.trace.emit(start, dur, 'wire', 'wire-tx', () => `${frameBytes} B on ${this.name}`, pkt);
     this.env.sched.at(this.#busyUntil + COSTS.wirePropagation.ns, () => arrive(this.env.sched.now));
     return true;

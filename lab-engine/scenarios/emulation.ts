@@ -109,7 +109,8 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
   const fromPeer = new Wire(env, 'wire ←peer', cfg.wireGbps);
   const frameLen = Math.min(1514, Math.max(60, cfg.size - 4));
   const frames = new FrameMaker(env.rng.fork('frames'), 16 * MiB, 4096);
-  const makeFrame = cfg.makeFrame ?? ((pkt: number) => frames.make(pkt, frameLen, 'pattern'));
+  // The TX loop copies each frame into guest RAM before making the next: a scratch buffer is safe.
+  const makeFrame = cfg.makeFrame ?? ((pkt: number) => frames.make(pkt, frameLen, 'scratch'));
   const peerRng = env.rng.fork('peer');
   let stopReason: Metrics['stop'] | undefined;
 
@@ -132,12 +133,11 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
 
   // ── Peer: sink (tx), responder (rr), source (rx) ─────────────────────────────────────────
   let deliveredTx = 0;
-  const peerReceive = (bytes: Uint8Array, t: Ns): void => {
-    const pkt = frameSeq(bytes);
-    env.trace.emit(t, 0, 'peer', 'peer-rx', () => `peer received ${bytes.length + 4} B`, pkt);
-    cfg.onFrameToPeer?.(bytes, t);
+  const peerReceive = (bytes: Uint8Array | undefined, len: number, pkt: number | undefined, t: Ns): void => {
+    env.trace.emit(t, 0, 'peer', 'peer-rx', () => `peer received ${len + 4} B`, pkt);
+    if (bytes) cfg.onFrameToPeer?.(bytes, t);
     if (cfg.workload === 'tx') {
-      env.metrics.delivered(t, bytes.length + 4, 'tx');
+      env.metrics.delivered(t, len + 4, 'tx');
       deliveredTx++;
       if (deliveredTx >= cfg.packets && driver.reclaimed >= cfg.packets) finish();
     } else if (cfg.workload === 'rr') {
@@ -154,8 +154,10 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
     m.charge('host-kernel', COSTS.tapWriteSyscall.ns + copyCost(frame.length), 'tap-write', () => `tap write() ${frame.length} B`, pkt);
     m.charge('host-kernel', COSTS.bridgeForward.ns, 'bridge', 'bridge → NIC driver', pkt);
     env.metrics.count(m.t, 'bytesCopied', frame.length);
-    const copy = frame.slice();
-    toPeer.send(copy.length + 4, m.t, (t) => peerReceive(copy, t), pkt);
+    // `frame` may be a view the device reuses: copy it only when an observer keeps the bytes.
+    const kept = cfg.onFrameToPeer ? frame.slice() : undefined;
+    const len = frame.length;
+    toPeer.send(len + 4, m.t, (t) => peerReceive(kept, len, pkt, t), pkt);
   };
 
   // Host RX path: NIC → bridge → tap (softirq), then QEMU's main loop reads the tap.

@@ -15,6 +15,12 @@ import {
 import type { Ns } from './time.ts';
 
 const MAX_BUCKETS = 256;
+
+/** Busy-time account of one serial resource. */
+export interface ResourceSlot {
+  readonly name: string;
+  busy: number;
+}
 const FIRST_BUCKET_NS = 10_000;
 
 /** Histogram edges (ns), integers on a 1–1.5–2–3–5–7 ladder. */
@@ -50,8 +56,18 @@ export class MetricsRecorder {
   #end = 0;
   readonly counters: Counters = zeroCounters();
   readonly busy: Record<Context, number> = ctxRecord(() => 0);
-  /** Busy time per named serial resource (threads, wire). */
-  readonly resourceBusy = new Map<string, number>();
+  /** Busy time per named serial resource (threads, wire), as slots callers keep. */
+  readonly #resources = new Map<string, ResourceSlot>();
+
+  /** The accounting slot of a serial resource; keep it (one Map lookup, not one per charge). */
+  resource(name: string): ResourceSlot {
+    let r = this.#resources.get(name);
+    if (!r) {
+      r = { name, busy: 0 };
+      this.#resources.set(name, r);
+    }
+    return r;
+  }
 
   #bucketNs = FIRST_BUCKET_NS;
   #bytes: number[] = [];
@@ -107,13 +123,13 @@ export class MetricsRecorder {
   }
 
   /** Charge `dur` ns of work by `ctx` starting at `t`, on the serial resource `resource`. */
-  charge(ctx: Context, resource: string, t: Ns, dur: Ns): void {
+  charge(ctx: Context, resource: ResourceSlot, t: Ns, dur: Ns): void {
     if (dur <= 0) return;
     let s = Math.max(t, this.#start);
     const e = t + dur;
     if (e <= s) return;
     this.busy[ctx] += e - s;
-    this.resourceBusy.set(resource, (this.resourceBusy.get(resource) ?? 0) + (e - s));
+    resource.busy += e - s;
     this.touch(e);
     // Spread across buckets.
     while (s < e) {
@@ -197,7 +213,7 @@ export class MetricsRecorder {
     const utilization: Record<string, number> = {};
     let bottleneck = 'none';
     let best = -1;
-    for (const [name, b] of [...this.resourceBusy].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
+    for (const { name, busy: b } of [...this.#resources.values()].sort((x, y) => (x.name < y.name ? -1 : 1))) {
       const u = windowNs ? round(b / windowNs, 4) : 0;
       utilization[name] = u;
       if (u > best) {

@@ -19,7 +19,9 @@ import {
 } from './desc.ts';
 
 export class QemuE1000Tx implements TxModel {
-  #packet: Uint8Array[] = [];
+  /** QEMU's tx.data: the frame being assembled from its descriptors (reused, like QEMU's). */
+  #frame = new Uint8Array(65536);
+  #size = 0;
 
   readonly dev: E1000;
   readonly transmit: (frame: Uint8Array, m: Meter) => void;
@@ -52,21 +54,17 @@ export class QemuE1000Tx implements TxModel {
       const lower = d.mem.read32(at + 8);
       const len = lower & 0xffff;
       m.charge('qemu', COSTS.qemuDmaOp.ns + copyCost(E1000_DESC_SIZE), 'dma-read', `read TX descriptor ${head}`);
-      if (d.mem.contains(addr, len)) {
-        this.#packet.push(d.mem.read(addr, len));
+      if (d.mem.contains(addr, len) && this.#size + len <= this.#frame.length) {
+        d.mem.readInto(addr, len, this.#frame, this.#size);
+        this.#size += len;
         m.charge('qemu', COSTS.qemuDmaOp.ns + copyCost(len), 'dma-read', `DMA ${len} B from TX buffer`);
         d.env.metrics.count(m.t, 'dmaOps', 2);
         d.env.metrics.count(m.t, 'bytesCopied', len + E1000_DESC_SIZE);
       }
       if (lower & E1000_TXD_CMD_EOP) {
-        const total = this.#packet.reduce((s, p) => s + p.length, 0);
-        const frame = new Uint8Array(total);
-        let o = 0;
-        for (const p of this.#packet) {
-          frame.set(p, o);
-          o += p.length;
-        }
-        this.#packet = [];
+        // A view, valid during the call: the host copies it only if someone keeps the bytes.
+        const frame = this.#frame.subarray(0, this.#size);
+        this.#size = 0;
         this.transmit(frame, m);
       }
       if (lower & (E1000_TXD_CMD_RS | E1000_TXD_CMD_RPS)) {

@@ -1,0 +1,55 @@
+/** Engine throughput figures: events/s, simulated packets/s and how fast against real time. */
+import { runScenario, gradeSeeds, getLabInfo } from '../../lab-engine/index.ts';
+import { readFileSync } from 'node:fs';
+
+export interface EngineFigure {
+  what: string;
+  wallMs: number;
+  events: number;
+  eventsPerSec: number;
+  packetsPerSec: number;
+  /** Simulated time / wall time: > 1 means faster than real time. */
+  speedVsRealTime: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+export function engineFigures(): EngineFigure[] {
+  const out: EngineFigure[] = [];
+  const cases: [string, string, Parameters<typeof runScenario>[1]][] = [
+    ['emulation-tx 1518 B × 20000', 'emulation-tx', { size: 1518, packets: 20_000 }],
+    ['emulation-tx 64 B × 20000', 'emulation-tx', { size: 64, packets: 20_000 }],
+    ['emulation-rr 64 B × 5000', 'emulation-rr', { size: 64, packets: 5_000 }],
+    ['emulation-rx 1518 B × 20000', 'emulation-rx', { size: 1518, packets: 20_000, params: { offeredGbps: 2 } }],
+  ];
+  runScenario('emulation-tx', { packets: 2000 }); // warm up the JIT
+  for (const [what, id, opts] of cases) {
+    const times: number[] = [];
+    let r = runScenario(id, opts);
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      r = runScenario(id, opts);
+      times.push(performance.now() - t0);
+    }
+    const wall = median(times);
+    const m = r.metrics;
+    const packets = m.counters.packetsTx + m.counters.packetsRx + m.counters.transactions;
+    out.push({
+      what,
+      wallMs: Math.round(wall),
+      events: m.events,
+      eventsPerSec: Math.round(m.events / (wall / 1000)),
+      packetsPerSec: Math.round(packets / (wall / 1000)),
+      speedVsRealTime: Math.round((m.windowNs / 1e6 / wall) * 100) / 100,
+    });
+  }
+  const ref = readFileSync(new URL('../../lab-engine/labs/emulated-nic/reference.ts', import.meta.url), 'utf8');
+  const seeds = [...getLabInfo('emulated-nic')!.publicSeeds, 11, 12, 13];
+  const t0 = performance.now();
+  gradeSeeds('emulated-nic', ref, seeds, 'grade');
+  out.push({ what: 'grade emulated-nic reference, 6 seeds (Node, in-process)', wallMs: Math.round(performance.now() - t0), events: 0, eventsPerSec: 0, packetsPerSec: 0, speedVsRealTime: 0 });
+  return out;
+}
