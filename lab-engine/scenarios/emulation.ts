@@ -201,8 +201,12 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
         cfg.onGuestFrameSent?.(frame);
         while (driver.txFree() < frame.fragments.length) {
           if (unsignalled > 0) {
+            // Flush deferred descriptors first, then look again: the interrupt taken at this
+            // doorbell's VM entry may already have freed the ring (Linux re-checks after
+            // netif_stop_queue for the same race).
             yield* driver.doorbell();
             unsignalled = 0;
+            continue;
           }
           driver.stoppedQueue = true;
           yield { op: 'halt', reason: 'TX ring full: queue stopped' };
