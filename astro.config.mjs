@@ -14,6 +14,9 @@ export default defineConfig({
   output: 'static',
   // No `site`/`base`: nothing may depend on where the folder is served from or unzipped to.
   trailingSlash: 'ignore',
+  // Builds against other content (IOVLAB_CONTENT_DIR, see src/content.config.ts) keep their own
+  // content cache, so they never mix with the course's; pair with `astro build --outDir …`.
+  cacheDir: process.env.IOVLAB_ASTRO_CACHE_DIR || './node_modules/.astro',
   build: {
     format: 'directory',
     inlineStylesheets: 'always',

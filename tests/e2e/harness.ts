@@ -67,8 +67,12 @@ export async function launchPersistent(
   return { context, userDataDir };
 }
 
-/** Path of the newest release/iov-lab-<version>.zip (not the autograder zips). */
+/**
+ * Path of the newest release/iov-lab-<version>.zip (not the autograder zips), or the zip named
+ * by IOVLAB_RELEASE_ZIP (to test another build).
+ */
 export function findReleaseZip(root: string = ROOT): string {
+  if (process.env.IOVLAB_RELEASE_ZIP) return resolve(process.env.IOVLAB_RELEASE_ZIP);
   const dir = join(root, 'release');
   let names: string[] = [];
   try {
