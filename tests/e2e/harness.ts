@@ -195,7 +195,8 @@ export async function startStaticServer(dir: string): Promise<{ url: string; clo
 
 /**
  * Collects everything that should never happen on a page: console errors, uncaught exceptions
- * (pageerror) and failed requests (including HTTP ≥ 400). `errors` is live: read it after acting.
+ * (pageerror) and failed requests (including HTTP ≥ 400; requests aborted by navigation or by
+ * terminating a worker are not failures). `errors` is live: read it after acting.
  * `warnings` collects console warnings for information only.
  */
 export function watchConsole(page: Page): { errors: string[]; warnings: string[] } {
@@ -208,7 +209,13 @@ export function watchConsole(page: Page): { errors: string[]; warnings: string[]
     else if (msg.type() === 'warning') warnings.push(`console.warn: ${msg.text()}${at}`);
   });
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  page.on('requestfailed', (req) => errors.push(`requestfailed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
+  page.on('requestfailed', (req) => {
+    const why = req.failure()?.errorText ?? '';
+    // ERR_ABORTED is the page's own doing (navigating away mid-load, a terminated worker), not a
+    // missing or blocked file; those fail with ERR_FILE_NOT_FOUND, ERR_ACCESS_DENIED, ERR_FAILED…
+    if (why === 'net::ERR_ABORTED') return;
+    errors.push(`requestfailed: ${req.url()} ${why}`);
+  });
   page.on('response', (res) => {
     if (res.status() >= 400) errors.push(`http ${res.status()}: ${res.url()}`);
   });
