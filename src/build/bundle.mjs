@@ -105,6 +105,26 @@ function workersShimPlugin() {
 }
 
 /**
+ * Monaco's TS worker manager keeps a fallback `new Worker(new URL('ts.worker.js', import.meta.url))`
+ * for bundlers that emit worker files. It is dead code here (MonacoEnvironment.getWorker always
+ * answers) and a URL worker cannot start from file://, so replace it with a clear error; the
+ * post-build check (src/build/check-offline.mjs) rejects URL workers in dist/.
+ */
+function noUrlWorkerPlugin() {
+  return {
+    name: 'no-url-worker',
+    setup(b) {
+      b.onLoad({ filter: /languages[\\/]features[\\/]typescript[\\/]workerManager\.js$/ }, (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        const re = /new Worker\(new URL\([^)]*\),\s*\{[^}]*\}\)/g;
+        if (!re.test(text)) console.warn('bundle: Monaco workerManager.js changed; check the URL-worker patch');
+        return { contents: text.replace(re, "(()=>{throw new Error('IOV Lab starts Monaco workers through MonacoEnvironment.getWorker')})()"), loader: 'js' };
+      });
+    },
+  };
+}
+
+/**
  * The TS worker carries lib.*.d.ts for every target and the DOM (3.2 MB). Learner code targets
  * ES2022 with no DOM (compilerOptions.lib = ['es2022'] in editor-entry.ts): keep those only.
  */
@@ -131,7 +151,7 @@ async function buildMonaco() {
     entryNames: 'editor',
     assetNames: 'editor-[name]',
     loader: { '.ttf': 'file' },
-    plugins: [workersShimPlugin()],
+    plugins: [workersShimPlugin(), noUrlWorkerPlugin()],
   });
   const out = {};
   for (const [name, f] of Object.entries(files)) {

@@ -274,6 +274,8 @@ export class IovLab extends HTMLElement {
     if ('error' in o) return void this.out.append(h('p', { class: 'iov-alert error', role: 'alert' }, o.error));
     this.editor.setRunProblems(problemLines(o));
     this.out.append(outcomeView(o, this.jump, timeoutMessage));
+    // The determinism fingerprint: the same code and seed give the same hash in Node (tests).
+    if (o.kind === 'ran') this.dataset['traceHash'] = o.result.traceHash;
     this.dataset['lastRunMs'] = String(Math.round(performance.now() - t0));
   }
 
@@ -362,6 +364,8 @@ export class IovLab extends HTMLElement {
     const submission: Submission = { schema: 'iovlab.submission/1', lab: this.info.id, code, seeds, mode: 'grade', results: result };
     const r = store().recordGrade(this.info.id, best, submission);
     this.showBest();
+    // nav.js refreshes the progress marks (sidebar, home page) on this event.
+    window.dispatchEvent(new Event('iovlab:progress'));
     const dl = h('button', { type: 'button', class: 'iov-btn iov-btn-small' }, 'Download this submission');
     dl.addEventListener('click', () => download(`${this.info.id}-submission.json`, JSON.stringify(submission, null, 2)));
     this.out.append(

@@ -152,7 +152,9 @@ function create(host: HTMLElement, o: CreateOptions): EditorHandle {
   editor.addAction({
     id: 'iovlab.leave.ctrlm',
     label: 'Leave the editor (Ctrl+M)',
-    keybindings: [monaco.KeyMod.WinCtrl | monaco.KeyCode.KeyM],
+    // CtrlCmd is Ctrl on Windows/Linux; WinCtrl is the Control key on macOS. This replaces
+    // Monaco's own Ctrl+M (toggle Tab focus mode) in our editors.
+    keybindings: [monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyM, monaco.KeyMod.WinCtrl | monaco.KeyCode.KeyM],
     run: () => o.onLeave(),
   });
   const markerSub = monaco.editor.onDidChangeMarkers((uris) => {
