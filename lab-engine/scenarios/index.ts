@@ -12,7 +12,7 @@ const SCENARIOS: ScenarioDef[] = [
   {
     id: 'emulation-tx',
     title: 'Emulated e1000: guest transmits a stream',
-    description: 'The guest streams frames to a peer through an emulated e1000 (QEMU device model, KVM exits, tap, 10 GbE wire).',
+    description: 'The guest streams frames to a peer through an emulated e1000 (QEMU device model, KVM exits, tap, 10 GbE wire). mitigation=false shows what QEMU before 8.2 did without its interrupt mitigation.',
     params: EMU_PARAMS,
     defaults: { packets: 2000, size: 1518 },
     workload: 'tx',

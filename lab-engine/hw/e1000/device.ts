@@ -26,7 +26,11 @@ export interface TxModel {
 }
 
 export interface E1000Options {
-  /** QEMU's `mitigation` property (E1000_FLAG_MIT): interrupt mitigation in the built-in paths. */
+  /**
+   * Interrupt mitigation in the built-in paths (QEMU's E1000_FLAG_MIT). QEMU ≥ 8.2 always
+   * moderates: the `mitigation` property went away with commit fa4ec9ffda7 ("e1000: remove old
+   * compatibility code", 2023). The switch is kept here so learners can see what it buys.
+   */
   mitigation: boolean;
 }
 
