@@ -273,7 +273,7 @@ export class IovLab extends HTMLElement {
     if ('stopped' in o) return void this.out.append(h('p', { class: 'iov-alert info' }, 'Stopped. Your code is safe.'));
     if ('error' in o) return void this.out.append(h('p', { class: 'iov-alert error', role: 'alert' }, o.error));
     this.editor.setRunProblems(problemLines(o));
-    this.out.append(outcomeView(o, this.jump, timeoutMessage));
+    this.out.append(outcomeView(o, this.jump, timeoutMessage, false));
     // The determinism fingerprint: the same code and seed give the same hash in Node (tests).
     if (o.kind === 'ran') this.dataset['traceHash'] = o.result.traceHash;
     this.dataset['lastRunMs'] = String(Math.round(performance.now() - t0));

@@ -53,8 +53,8 @@ export function runCharts(r: RunResult): HTMLElement {
 }
 
 /** Everything one outcome shows. */
-export function outcomeView(o: SeedOutcome, jump: JumpToLine, limitMsg: (ms: number) => string): HTMLElement {
-  if (o.kind === 'timeout') return h('div', { class: 'iov-alert error', role: 'alert' }, `Seed ${o.seed}: ${limitMsg(o.limitMs)}`);
+export function outcomeView(o: SeedOutcome, jump: JumpToLine, limitMsg: (ms: number) => string, nameSeed = true): HTMLElement {
+  if (o.kind === 'timeout') return h('div', { class: 'iov-alert error', role: 'alert' }, `${nameSeed ? `Seed ${o.seed}: ` : ''}${limitMsg(o.limitMs)}`);
   if (o.kind === 'compile-error') {
     return h('div', { class: 'iov-outcome' }, h('p', { class: 'iov-alert error' }, 'Your code did not start, so nothing ran:'), diagnosticsList(o.diagnostics, jump));
   }

@@ -4,7 +4,10 @@ import { PREFIX, PROGRESS_KEY, Store, keys, type BestScore, type StorageLike, ty
 /** localStorage stand-in; `quota` = max number of keys (setItem throws past it, as a full store does). */
 class MemStorage implements StorageLike {
   map = new Map<string, string>();
-  constructor(readonly quota = Infinity) {}
+  readonly quota: number;
+  constructor(quota = Infinity) {
+    this.quota = quota;
+  }
   getItem(k: string): string | null {
     return this.map.get(k) ?? null;
   }

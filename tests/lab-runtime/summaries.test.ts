@@ -4,7 +4,12 @@ import { cpuSummary, duration, exitsSummary, latencySummary, num, plotSummary, r
 import { downsample } from '../../src/lab-runtime/charts.ts';
 import { firstPackets, tickStep } from '../../src/lab-runtime/swimlane.ts';
 
-function metrics(patch: Partial<Metrics> & { derived?: Partial<Metrics['derived']>; counters?: Partial<Metrics['counters']> }): Metrics {
+interface MetricsPatch extends Partial<Omit<Metrics, 'derived' | 'counters'>> {
+  derived?: Partial<Metrics['derived']>;
+  counters?: Partial<Metrics['counters']>;
+}
+
+function metrics(patch: MetricsPatch): Metrics {
   const base = runScenario('emulation-tx', { packets: 50, size: 1518, seed: 1 }).metrics;
   return { ...base, ...patch, derived: { ...base.derived, ...patch.derived }, counters: { ...base.counters, ...patch.counters } } as Metrics;
 }
