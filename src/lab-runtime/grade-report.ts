@@ -7,7 +7,9 @@ import { h } from './dom.ts';
 
 export function gradeReport(result: GradeResult, text: string): HTMLElement {
   const passed = result.tests.filter((t) => t.status === 'passed').length;
-  const rows = result.tests.map((t) =>
+  // One row per check; a failed check's message gets its own full-width row below it, which
+  // reads well on a phone too.
+  const rows = result.tests.flatMap((t) => [
     h(
       'tr',
       { class: t.status === 'passed' ? 'pass' : 'fail' },
@@ -15,9 +17,9 @@ export function gradeReport(result: GradeResult, text: string): HTMLElement {
       h('td', {}, t.name),
       h('td', { class: 'num' }, `${t.score}/${t.max_score}`),
       h('td', {}, h('span', { class: `iov-badge ${t.status}` }, t.status === 'passed' ? 'passed' : 'failed')),
-      h('td', { class: 'iov-msg' }, t.output ? h('pre', {}, t.output) : ''),
     ),
-  );
+    t.output ? h('tr', { class: 'iov-msg-row' }, h('td', {}), h('td', { class: 'iov-msg', colspan: 3 }, h('pre', {}, t.output))) : null,
+  ]);
   const copyBtn = h('button', { type: 'button', class: 'iov-btn iov-btn-small' }, 'Copy as text');
   const textArea = h('textarea', { class: 'iov-report-text', readonly: true, rows: Math.min(30, text.split('\n').length + 1), 'aria-label': 'Grade report as text' });
   textArea.value = text;
@@ -36,7 +38,7 @@ export function gradeReport(result: GradeResult, text: string): HTMLElement {
     h(
       'div',
       { class: 'iov-scroll' },
-      h('table', { class: 'iov-data iov-checks' }, h('thead', {}, h('tr', {}, ['#', 'Check', 'Points', 'Status', 'Message'].map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows)),
+      h('table', { class: 'iov-data iov-checks' }, h('thead', {}, h('tr', {}, ['#', 'Check', 'Points', 'Status'].map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows.filter((r): r is HTMLTableRowElement => r !== null))),
     ),
     h('details', { class: 'iov-table' }, h('summary', {}, 'The report as text (what the CLI prints)'), h('div', { class: 'iov-report-tools' }, copyBtn), textArea),
   );

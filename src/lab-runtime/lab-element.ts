@@ -120,7 +120,11 @@ export class IovLab extends HTMLElement {
       onTypeProblems: (p) => this.showTypeProblems(p),
       onUpgraded: () => this.classList.add('iov-has-monaco'),
     });
-    if (touchOnly()) this.classList.add('iov-touch');
+    if (touchOnly()) {
+      // Monaco has no touch support: the plain editor stays, and Run always shows the charts.
+      this.classList.add('iov-touch');
+      this.notice('info', 'On a touch screen the code is a plain text box. You can still press Run and watch the charts and the trace.');
+    }
 
     this.buttons.run.addEventListener('click', () => void this.run());
     this.buttons.check.addEventListener('click', () => void this.checkOrGrade('check'));
