@@ -372,10 +372,45 @@
     });
   }
 
+  /* The table of contents marks the section being read (aria-current="location"). */
+  function setupTocSpy() {
+    var links = doc.querySelectorAll('.toc-list a[href^="#"]');
+    if (!links.length) return;
+    var targets = [];
+    for (var i = 0; i < links.length; i++) {
+      var id = decodeURIComponent(links[i].getAttribute('href').slice(1));
+      var el = doc.getElementById(id);
+      if (el) targets.push({ el: el, id: id });
+    }
+    if (!targets.length) return;
+    var current = null;
+    var pending = false;
+    function update() {
+      pending = false;
+      var line = 96;
+      var found = null;
+      for (var t = 0; t < targets.length; t++) {
+        if (targets[t].el.getBoundingClientRect().top <= line) found = targets[t].id;
+        else break;
+      }
+      if (found === current) return;
+      current = found;
+      for (var k = 0; k < links.length; k++) {
+        if (found && decodeURIComponent(links[k].getAttribute('href').slice(1)) === found) links[k].setAttribute('aria-current', 'location');
+        else links[k].removeAttribute('aria-current');
+      }
+    }
+    window.addEventListener('scroll', function () {
+      if (!pending) { pending = true; window.requestAnimationFrame(update); }
+    }, { passive: true });
+    update();
+  }
+
   function onReady() {
     setupThemeToggle();
     renderProgress();
     setupSearch();
+    setupTocSpy();
   }
   if (doc.readyState === 'loading') doc.addEventListener('DOMContentLoaded', onReady);
   else onReady();
