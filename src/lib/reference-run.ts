@@ -84,13 +84,13 @@ function groupDigits(digits: string, negative: boolean): string {
   return (negative ? '−' : '') + g;
 }
 
-/** One line describing a run's inputs: "64 B frames · 2 000 packets · seed 1 · itr 0". */
+/** One line describing a run's inputs: "64 B frames · 2 000 packets · itr 0 · mitigation off · seed 1". */
 export function describeOptions(o: EngineOptions): string {
   const parts: string[] = [];
   if (o.size !== undefined) parts.push(`${o.size} B frames`);
   if (o.packets !== undefined) parts.push(`${formatMetric(o.packets)} packets`);
   if (o.vms !== undefined) parts.push(`${o.vms} VMs`);
-  for (const [k, v] of Object.entries(o.params ?? {})) parts.push(`${k} ${formatMetric(v)}`);
+  for (const [k, v] of Object.entries(o.params ?? {})) parts.push(`${k} ${typeof v === 'boolean' ? (v ? 'on' : 'off') : formatMetric(v)}`);
   parts.push(`seed ${o.seed ?? 1}`);
   return parts.join(' · ');
 }

@@ -39,7 +39,7 @@ describe('pickMetric / formatMetric', () => {
     expect(formatMetric('wire')).toBe('wire');
   });
   it('describes a run and keys it stably', () => {
-    expect(describeOptions({ size: 64, packets: 2000, params: { itr: 0 } })).toBe('64 B frames · 2\u2009000 packets · itr 0 · seed 1');
+    expect(describeOptions({ size: 64, packets: 2000, params: { itr: 0, mitigation: false } })).toBe('64 B frames · 2\u2009000 packets · itr 0 · mitigation off · seed 1');
     expect(runKey('s', { size: 1, params: { b: 1, a: 2 } })).toBe(runKey('s', { params: { a: 2, b: 1 }, size: 1 }));
   });
 });
