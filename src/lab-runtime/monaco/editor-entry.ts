@@ -110,6 +110,26 @@ function toMarkers(problems: EditorProblem[], model: monaco.editor.ITextModel): 
 
 let tsKickedOff = false;
 
+type DiagnosticText = string | { messageText: string; next?: DiagnosticText[] };
+function flatten(m: DiagnosticText): string {
+  return typeof m === 'string' ? m : m.messageText;
+}
+
+/** Errors (not warnings or suggestions) the TypeScript worker reports for one model. */
+async function typeProblems(uri: monaco.Uri, model: monaco.editor.ITextModel): Promise<EditorProblem[]> {
+  const get = await ts.getTypeScriptWorker();
+  const worker = await get(uri);
+  const file = uri.toString();
+  const [syntax, semantic] = await Promise.all([worker.getSyntacticDiagnostics(file), worker.getSemanticDiagnostics(file)]);
+  return [...syntax, ...semantic]
+    .filter((d) => d.category === 1)
+    .map((d) => {
+      const pos = model.getPositionAt(d.start ?? 0);
+      return { line: pos.lineNumber, column: pos.column, message: flatten(d.messageText as DiagnosticText) };
+    })
+    .sort((a, b) => a.line - b.line);
+}
+
 function create(host: HTMLElement, o: CreateOptions): EditorHandle {
   addLibs(o.extraLibs);
   const uri = monaco.Uri.parse(o.uri);
@@ -157,11 +177,26 @@ function create(host: HTMLElement, o: CreateOptions): EditorHandle {
     keybindings: [monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyM, monaco.KeyMod.WinCtrl | monaco.KeyCode.KeyM],
     run: () => o.onLeave(),
   });
-  const markerSub = monaco.editor.onDidChangeMarkers((uris) => {
-    if (!uris.some((u) => u.toString() === uri.toString())) return;
-    const ms = monaco.editor.getModelMarkers({ resource: uri, owner: 'typescript' });
-    o.onTypeProblems(ms.filter((m) => m.severity === monaco.MarkerSeverity.Error).map((m) => ({ line: m.startLineNumber, column: m.startColumn, message: m.message })));
-  });
+  // Type problems for the status line, asked of the TypeScript worker directly (marker events
+  // do not fire when a file has no markers at all, so "no problems" would never be reported).
+  let typeTimer: ReturnType<typeof setTimeout> | undefined;
+  let disposed = false;
+  const checkTypes = (delay: number, tries = 20): void => {
+    clearTimeout(typeTimer);
+    typeTimer = setTimeout(() => {
+      const version = model.getVersionId();
+      typeProblems(uri, model)
+        .then((problems) => {
+          if (!disposed && model.getVersionId() === version) o.onTypeProblems(problems);
+        })
+        .catch(() => {
+          // The TypeScript language is still starting (or its worker is loading): try again.
+          if (!disposed && tries > 0) checkTypes(500, tries - 1);
+        });
+    }, delay);
+  };
+  editor.onDidChangeModelContent(() => checkTypes(700));
+  checkTypes(300);
   if (!tsKickedOff) {
     tsKickedOff = true;
     // The editor is visible: now fetch the TypeScript worker's source (OFFLINE.md).
@@ -184,7 +219,8 @@ function create(host: HTMLElement, o: CreateOptions): EditorHandle {
     setRunProblems: (problems) => monaco.editor.setModelMarkers(model, 'iovlab', toMarkers(problems, model)),
     setReadOnly: (readOnly) => editor.updateOptions({ readOnly }),
     dispose: () => {
-      markerSub.dispose();
+      disposed = true;
+      clearTimeout(typeTimer);
       editor.dispose();
       model.dispose();
     },
