@@ -100,7 +100,9 @@ export class CodeEditor {
 
   private fitTextarea(): void {
     const lines = this.textarea.value.split('\n').length;
-    this.textarea.rows = Math.min(Math.max(lines + 1, 4), 40);
+    // On a phone a long program would push Run's output far down: scroll inside instead.
+    const cap = typeof innerWidth === 'number' && innerWidth < 600 ? 16 : 40;
+    this.textarea.rows = Math.min(Math.max(lines + 1, 4), cap);
   }
 
   private watchForUpgrade(): void {
