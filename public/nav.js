@@ -247,7 +247,6 @@
     if (!input || !panel || !list || !status) return;
     box.hidden = false;
     var state = 'idle'; // idle → loading → ready | failed
-    var active = -1;
     var timer = 0;
 
     function load() {
@@ -268,25 +267,21 @@
     }
     function open(show) {
       panel.hidden = !show;
-      input.setAttribute('aria-expanded', show ? 'true' : 'false');
       box.classList.toggle('is-open', !!show);
     }
     function links() {
       return list.querySelectorAll('a');
     }
-    function setActive(i) {
+    /* Arrow keys move the real focus between the results (no ARIA combobox needed). */
+    function focusHit(i) {
       var ls = links();
-      if (ls.length === 0) { active = -1; input.removeAttribute('aria-activedescendant'); return; }
-      active = (i + ls.length) % ls.length;
-      for (var k = 0; k < ls.length; k++) ls[k].classList.toggle('is-active', k === active);
-      input.setAttribute('aria-activedescendant', ls[active].id);
-      ls[active].scrollIntoView({ block: 'nearest' });
+      if (ls.length === 0) return;
+      if (i < 0) { returning = true; input.focus(); returning = false; return; }
+      ls[Math.min(i, ls.length - 1)].focus();
     }
     function run() {
       var q = input.value;
       while (list.firstChild) list.removeChild(list.firstChild);
-      active = -1;
-      input.removeAttribute('aria-activedescendant');
       if (!q.trim()) { open(false); return; }
       open(true);
       if (state === 'loading' || state === 'idle') { status.textContent = 'Loading the search index…'; load(); return; }
@@ -318,21 +313,27 @@
       }
     }
 
+    var returning = false; // focus coming back from the results: do not reopen them
     input.addEventListener('focus', function () {
       load();
-      if (input.value.trim()) run();
+      if (!returning && input.value.trim()) run();
     });
     input.addEventListener('input', function () {
       window.clearTimeout(timer);
       timer = window.setTimeout(run, 60);
     });
     input.addEventListener('keydown', function (e) {
-      if (e.key === 'ArrowDown') { e.preventDefault(); if (panel.hidden) run(); setActive(active + 1); }
-      else if (e.key === 'ArrowUp') { e.preventDefault(); setActive(active - 1); }
-      else if (e.key === 'Enter') {
-        var ls = links();
-        var target = active >= 0 ? ls[active] : ls[0];
-        if (target) { e.preventDefault(); target.click(); }
+      if (e.key === 'ArrowDown') {
+        e.preventDefault();
+        // Flush a pending search so the results are those of the whole query.
+        window.clearTimeout(timer);
+        run();
+        focusHit(0);
+      } else if (e.key === 'Enter') {
+        window.clearTimeout(timer);
+        run();
+        var first = links()[0];
+        if (first) { e.preventDefault(); first.click(); }
       } else if (e.key === 'Escape') {
         if (!panel.hidden) { e.preventDefault(); open(false); }
         else if (input.value) { input.value = ''; }
@@ -340,7 +341,17 @@
       }
     });
     list.addEventListener('keydown', function (e) {
-      if (e.key === 'Escape') { open(false); input.focus(); }
+      var ls = Array.prototype.slice.call(links());
+      var at = ls.indexOf(doc.activeElement);
+      if (e.key === 'ArrowDown') { e.preventDefault(); focusHit(at + 1); }
+      else if (e.key === 'ArrowUp') { e.preventDefault(); focusHit(at - 1); }
+      else if (e.key === 'Escape') {
+        e.preventDefault();
+        open(false);
+        returning = true;
+        input.focus();
+        returning = false;
+      }
     });
     doc.addEventListener('click', function (e) {
       if (!box.contains(e.target)) open(false);

@@ -47,6 +47,13 @@ export const GET: APIRoute = async () => {
     });
   }
   docs.push({
+    title: 'Glossary',
+    url: 'glossary/index.html',
+    kind: 'Page',
+    headings: [],
+    text: 'The terms of I/O virtualization the course uses, in English with the Chinese terms of the seed articles (术语表).',
+  });
+  docs.push({
     title: 'About IOV Lab',
     url: 'about/index.html',
     kind: 'Page',

@@ -163,10 +163,14 @@ describe.each(modes)('site shell over $name', (mode) => {
     // Keyboard: "/" focuses the search box, Enter opens the first hit.
     await page.keyboard.press('/');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('site-search');
-    await page.keyboard.type('glossary');
+    await page.keyboard.type('emulation');
     await expect.poll(() => page.locator('.search-hit').count()).toBeGreaterThan(0);
+    // Down moves into the results, Escape closes them and returns to the box.
+    await page.keyboard.press('ArrowDown');
+    expect(await page.evaluate(() => document.activeElement?.className)).toBe('search-hit');
     await page.keyboard.press('Escape');
     expect(await page.locator('[data-search-results]').isHidden()).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('site-search');
     expect(log.errors).toEqual([]);
     await ctx.close();
   });
