@@ -110,9 +110,15 @@ export async function unzipRelease(zipPath: string = findReleaseZip()): Promise<
   return out;
 }
 
-/** file:// URL of `relPath` inside `dir` (e.g. fileUrl(dir, 'lessons/l1-device-emulation/index.html')). */
+/**
+ * file:// URL of `relPath` inside `dir` (e.g. fileUrl(dir, 'lessons/l1-device-emulation/index.html')).
+ * A `?query` or `#hash` on relPath is kept as such (not escaped into the file name).
+ */
 export function fileUrl(dir: string, relPath = 'index.html'): string {
-  return pathToFileURL(join(dir, relPath)).href;
+  const at = relPath.search(/[?#]/);
+  const path = at < 0 ? relPath : relPath.slice(0, at);
+  const suffix = at < 0 ? '' : relPath.slice(at);
+  return pathToFileURL(join(dir, path)).href + suffix;
 }
 
 /** MIME types for what the site ships. */
