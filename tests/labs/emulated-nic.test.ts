@@ -38,7 +38,7 @@ describe('emulated-nic: reference and starter', () => {
     for (let seed = 1; seed <= 30; seed++) {
       const o = runLabSeed(LAB, reference, seed);
       if (o.kind !== 'ran') throw new Error('reference did not run');
-      const perPacket = o.result.metrics.counters.exitsTotal / o.result.metrics.params['frames']!;
+      const perPacket = o.result.metrics.counters.exitsTotal / Number(o.result.metrics.params['frames']);
       expect(perPacket, `seed ${seed}`).toBeLessThan(EXITS_PER_PACKET_MAX * 0.85);
     }
   });
