@@ -5,6 +5,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCell } from '../../lab-engine/index.ts';
 import { fileUrl, launchBrowser, startStaticServer, watchConsole } from './harness.ts';
 import { canvasPainted, pageWith, siteDir, waitPainted } from '../lab-runtime/browser.ts';
 
@@ -47,7 +48,13 @@ describe.each(['file', 'http'] as const)('cells over %s', (origin) => {
     console.log(`[${origin}] cell Run → chart: ${Date.now() - t0} ms`);
     await expect(fig.locator('.iov-summary').textContent()).resolves.toMatch(/\w{3}/);
     await fig.locator('details.iov-table summary').click();
-    expect(await fig.locator('table.iov-data tbody tr').count()).toBeGreaterThan(0);
+    // The table is built on the (asynchronous) toggle event.
+    await fig.locator('table.iov-data tbody tr').first().waitFor();
+    // One row per x value of the plot, as the engine computes it in Node for the same code.
+    const code = JSON.parse((await cell.locator('script.iov-cell-data').textContent())!).code as string;
+    const expected = runCell(code);
+    expect(await fig.locator('table.iov-data tbody tr').count()).toBe(expected.plots[0]!.x.values.length);
+    await expect(fig.locator('.iov-fig-title').textContent()).resolves.toBe(expected.plots[0]!.title);
     expect(await cell.locator('.iov-diag.error').count()).toBe(0);
     expect(log.errors).toEqual([]);
     await page.context().close();

@@ -75,6 +75,7 @@ describe.each(['file', 'http'] as const)('lab over %s', (origin) => {
     expect(await lab.locator('.iov-swim-svg g.ev').count()).toBeGreaterThan(20);
     // The data table opens with rows.
     await lab.locator('.iov-fig-throughput details.iov-table summary').click();
+    await lab.locator('.iov-fig-throughput table.iov-data tbody tr').first().waitFor(); // built on the async toggle event
     expect(await lab.locator('.iov-fig-throughput table.iov-data tbody tr').count()).toBeGreaterThan(10);
     // Same code, same seed ⇒ the same trace in the browser's Worker as in Node.
     const direct = runLabSeed('emulated-nic', REFERENCE, info.publicSeeds[0]!);

@@ -154,9 +154,15 @@ function create(host: HTMLElement, o: CreateOptions): EditorHandle {
     stickyScroll: { enabled: false },
     accessibilitySupport: 'auto',
   });
+  // Grow with the content between the limits. Resize in the next frame, not inside Monaco's
+  // ResizeObserver callback (automaticLayout), so the two never loop.
+  let fitFrame = 0;
   const fit = (): void => {
-    const h = Math.min(o.maxHeight, Math.max(o.minHeight, editor.getContentHeight()));
-    if (host.style.height !== `${h}px`) host.style.height = `${h}px`;
+    cancelAnimationFrame(fitFrame);
+    fitFrame = requestAnimationFrame(() => {
+      const h = Math.min(o.maxHeight, Math.max(o.minHeight, editor.getContentHeight()));
+      if (host.style.height !== `${h}px`) host.style.height = `${h}px`;
+    });
   };
   editor.onDidContentSizeChange(fit);
   fit();
