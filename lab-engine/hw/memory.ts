@@ -42,16 +42,7 @@ export class GuestMemory {
       return p ? p.slice(off0, off0 + len) : new Uint8Array(len);
     }
     const out = new Uint8Array(len);
-    let done = 0;
-    while (done < len) {
-      const a = gpa + done;
-      const pn = Math.floor(a / PAGE);
-      const off = a - pn * PAGE;
-      const n = Math.min(len - done, PAGE - off);
-      const p = this.#page(pn, false);
-      if (p) out.set(p.subarray(off, off + n), done);
-      done += n;
-    }
+    this.readInto(gpa, len, out, 0);
     return out;
   }
 

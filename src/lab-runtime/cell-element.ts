@@ -7,7 +7,7 @@
 import type { CellOutput } from '../../lab-engine/index.ts';
 import { AutoSaver } from './autosave.ts';
 import { destroyCharts, plotFigure, watchTheme } from './charts.ts';
-import { clear, h, table } from './dom.ts';
+import { clear, h, table, required } from './dom.ts';
 import { CodeEditor } from './editor.ts';
 import { store } from './lab-element.ts';
 import { diagnosticsList } from './run-view.ts';
@@ -54,11 +54,7 @@ export class IovCell extends HTMLElement {
     this.version = parsed.version;
     watchTheme();
     prewarm();
-    const q = <T extends Element>(sel: string): T => {
-      const el = this.querySelector<T>(sel);
-      if (!el) throw new Error(`markup missing ${sel}`);
-      return el;
-    };
+    const q = <T extends Element>(sel: string): T => required<T>(this, sel);
     this.out = q('.iov-output');
     this.notices = q('.iov-notices');
     this.runBtn = q('button[data-action="run"]');

@@ -70,3 +70,10 @@ export function lazyDetails(label: string, build: () => Node, cls = 'iov-table')
 export function prefersReducedMotion(): boolean {
   return typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
 }
+
+/** The element under `root` matching `sel`; the component's markup is broken without it. */
+export function required<T extends Element>(root: ParentNode, sel: string): T {
+  const el = root.querySelector<T>(sel);
+  if (!el) throw new Error(`markup missing ${sel}`);
+  return el;
+}

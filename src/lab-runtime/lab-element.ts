@@ -9,7 +9,7 @@
 import type { GradeResult, LabInfo, SeedOutcome } from '../../lab-engine/index.ts';
 import { AutoSaver } from './autosave.ts';
 import { destroyCharts, watchTheme } from './charts.ts';
-import { clear, h } from './dom.ts';
+import { clear, h, required } from './dom.ts';
 import { CodeEditor, touchOnly, type EditorProblem } from './editor.ts';
 import { gradeReport } from './grade-report.ts';
 import { outcomeView, problemLines } from './run-view.ts';
@@ -77,11 +77,7 @@ export class IovLab extends HTMLElement {
     watchTheme();
     prewarm();
 
-    const q = <T extends Element>(sel: string): T => {
-      const el = this.querySelector<T>(sel);
-      if (!el) throw new Error(`markup missing ${sel}`);
-      return el;
-    };
+    const q = <T extends Element>(sel: string): T => required<T>(this, sel);
     this.out = q('.iov-output');
     this.progress = q('.iov-progress');
     this.notices = q('.iov-notices');
