@@ -6,6 +6,11 @@
  * same thread. Interrupts are injected at VM entry; a vCPU running guest code is kicked with an
  * IPI (EXTERNAL_INTERRUPT exit) and a halted one is woken first.
  *
+ * With APICv (CALIBRATION §1.1 t_irqfd_inject, t_eoi_exit): an interrupt for a running vCPU is
+ * posted (the notification IPI is handled by the CPU without an exit) and delivered at the next
+ * instruction boundary; the EOI of a level-triggered interrupt (the e1000's INTx) still exits,
+ * as EOI_INDUCED (45), because KVM keeps that vector in the EOI-exit bitmap to re-check the line.
+ *
  * Simplification (written down as STYLE.md §3.5 asks): guest code is preempted only between
  * operations, so an interrupt waits for the current `compute` slice (≤ ~1 µs) to end. The ISR and
  * the NAPI poll after it run as one non-reentrant task; a second interrupt is injected after it.
@@ -38,6 +43,8 @@ export class Vcpu {
   #executing = false;
   /** Time of the previous rising edge of the line, for the smallest-gap figure. */
   #lastRaiseAt = -1;
+  /** APICv / posted interrupts on (set by the scenario). */
+  apicv = false;
   /** Set by the scenario: called when an error must stop the run. */
   fatal: ((message: string) => void) | undefined;
 
@@ -116,6 +123,14 @@ export class Vcpu {
   #step(): void {
     if (this.#mode === 'stopped' || this.#mode === 'halted') return;
     const now = this.env.sched.now;
+    if (this.#kicked && this.#pending && !this.#inInterrupt && this.apicv) {
+      // Posted interrupt: the CPU merges it into the virtual APIC and delivers it, no exit.
+      this.#kicked = false;
+      const m = new Meter(this.env, this.#slot, now);
+      this.#inject(m, 'posted interrupt delivered without an exit');
+      this.#schedule(m.t);
+      return;
+    }
     if (this.#kicked && this.#pending && !this.#inInterrupt) {
       // The kick IPI forced an exit while the guest ran: handled in KVM, then inject on entry.
       this.#kicked = false;
@@ -194,8 +209,13 @@ export class Vcpu {
         return;
       }
       case 'eoi':
-        this.#exitStart(m, 'APIC_ACCESS', false, 'EOI write to the xAPIC');
-        m.charge('kvm', COSTS.exitKvmHandler.ns, 'kvm-handle', 'APIC_ACCESS: emulate EOI in KVM');
+        if (this.apicv) {
+          this.#exitStart(m, 'EOI_INDUCED', false, 'EOI of a level-triggered vector (EOI-exit bitmap)');
+          m.charge('kvm', COSTS.exitKvmHandler.ns, 'kvm-handle', 'EOI_INDUCED: IOAPIC re-checks the line');
+        } else {
+          this.#exitStart(m, 'APIC_ACCESS', false, 'EOI write to the xAPIC');
+          m.charge('kvm', COSTS.exitKvmHandler.ns, 'kvm-handle', 'APIC_ACCESS: emulate EOI in KVM');
+        }
         this.env.metrics.count(m.t, 'eois');
         this.#enter(m);
         return;
@@ -240,11 +260,12 @@ export class Vcpu {
     this.#schedule(m.t);
   }
 
-  #inject(m: Meter): void {
+  #inject(m: Meter, how?: string): void {
     this.#pending = false;
     this.#inInterrupt = true;
     this.env.metrics.count(m.t, 'interruptsInjected');
-    m.charge('kvm', COSTS.injectInterrupt.ns, 'irq-inject', () => `inject interrupt at ${formatNs(m.t)}`);
+    if (how) m.mark('kvm', 'irq-posted', how);
+    else m.charge('kvm', COSTS.injectInterrupt.ns, 'irq-inject', () => `inject interrupt at ${formatNs(m.t)}`);
     this.#stack.push(this.program.interrupt());
   }
 

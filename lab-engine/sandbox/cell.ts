@@ -44,7 +44,7 @@ export const CELL_API_DTS = `declare module 'iovlab' {
     params: Record<string, number | string | boolean>;
     counters: {
       packetsTx: number; packetsRx: number; bytesTx: number; bytesRx: number; transactions: number;
-      exits: Partial<Record<'EXTERNAL_INTERRUPT' | 'HLT' | 'IO_INSTRUCTION' | 'APIC_ACCESS' | 'EPT_MISCONFIG' | 'MSR_WRITE', number>>;
+      exits: Partial<Record<'EXTERNAL_INTERRUPT' | 'HLT' | 'IO_INSTRUCTION' | 'APIC_ACCESS' | 'EOI_INDUCED' | 'EPT_MISCONFIG' | 'MSR_WRITE', number>>;
       exitsTotal: number; exitsToUser: number; exitsInKernel: number; mmioReads: number; mmioWrites: number;
       interruptsRaised: number; interruptsInjected: number; eois: number; dmaOps: number; bytesCopied: number; drops: number;
     };

@@ -41,6 +41,8 @@ export interface EmulationConfig {
   /** Frames per TDT write (xmit_more batching in the guest stack). */
   burst: number;
   wireGbps: number;
+  /** APICv with posted interrupts (no kick exits; level-triggered EOIs exit as EOI_INDUCED). */
+  apicv?: boolean;
   /** RX workload: offered load from the peer, Gbit/s. */
   offeredGbps: number;
   ramBytes: number;
@@ -133,13 +135,16 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
 
   // ── Peer: sink (tx), responder (rr), source (rx) ─────────────────────────────────────────
   let deliveredTx = 0;
+  /** Frames the host's queue toward the wire dropped (txqueuelen full): they never arrive. */
+  let wireDrops = 0;
+  const txSettled = (): boolean => deliveredTx + wireDrops >= cfg.packets;
   const peerReceive = (bytes: Uint8Array | undefined, len: number, pkt: number | undefined, t: Ns): void => {
     env.trace.emit(t, 0, 'peer', 'peer-rx', () => `peer received ${len + 4} B`, pkt);
     if (bytes) cfg.onFrameToPeer?.(bytes, t);
     if (cfg.workload === 'tx') {
       env.metrics.delivered(t, len + 4, 'tx');
       deliveredTx++;
-      if (deliveredTx >= cfg.packets && driver.reclaimed >= cfg.packets) finish();
+      if (txSettled() && driver.reclaimed >= cfg.packets) finish();
     } else if (cfg.workload === 'rr') {
       const reply = frames.make(pkt ?? 0, frameLen, 'pattern').bytes;
       // Service time with ±20 % seeded jitter, so latency has a distribution.
@@ -157,7 +162,10 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
     // `frame` may be a view the device reuses: copy it only when an observer keeps the bytes.
     const kept = cfg.onFrameToPeer ? frame.slice() : undefined;
     const len = frame.length;
-    toPeer.send(len + 4, m.t, (t) => peerReceive(kept, len, pkt, t), pkt);
+    if (!toPeer.send(len + 4, m.t, (t) => peerReceive(kept, len, pkt, t), pkt)) {
+      wireDrops++;
+      if (txSettled() && driver.reclaimed >= cfg.packets) env.sched.at(m.t, finish);
+    }
   };
 
   // Host RX path: NIC → bridge → tap (softirq), then QEMU's main loop reads the tap.
@@ -218,7 +226,7 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
         if (ring) unsignalled = 0;
       }
       while (driver.reclaimed < cfg.packets) yield { op: 'halt', reason: 'waiting for TX completions' };
-      if (deliveredTx >= cfg.packets) finish();
+      if (txSettled()) finish();
       return;
     }
     if (cfg.workload === 'rr') {
@@ -247,6 +255,7 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
 
   const vcpu = new Vcpu(env, { main, interrupt: () => driver.interrupt() }, dev);
   vcpu.fatal = (message) => host.fail({ severity: 'error', code: 'engine-error', message, t: env.sched.now });
+  vcpu.apicv = cfg.apicv ?? false;
   host.vcpu = vcpu;
   dev.onLine = (level, at) => vcpu.setLine(level, at);
 
@@ -268,7 +277,7 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
     seed: cfg.seed,
     params: {
       packets: cfg.packets, size: cfg.size, mitigation: cfg.mitigation, itr: cfg.itr, tadv: cfg.tadv,
-      burst: cfg.burst, wireGbps: cfg.wireGbps, ...(cfg.workload === 'rx' ? { offeredGbps: cfg.offeredGbps } : {}),
+      burst: cfg.burst, wireGbps: cfg.wireGbps, apicv: cfg.apicv ?? false, ...(cfg.workload === 'rx' ? { offeredGbps: cfg.offeredGbps } : {}),
       ...cfg.extraParams,
     },
     events: env.sched.events,

@@ -6,7 +6,7 @@ interface ScenarioDef extends ScenarioInfo {
   workload: EmulationConfig['workload'];
 }
 
-const EMU_PARAMS = { mitigation: true, itr: 195, tadv: 32, burst: 1, wireGbps: 10 };
+const EMU_PARAMS = { mitigation: true, itr: 195, tadv: 32, burst: 1, wireGbps: 10, apicv: false };
 
 const SCENARIOS: ScenarioDef[] = [
   {
@@ -21,7 +21,7 @@ const SCENARIOS: ScenarioDef[] = [
     id: 'emulation-rr',
     title: 'Emulated e1000: request/response',
     description: 'The guest sends a request and waits for the peer\'s answer (netperf-RR-like): latency and exits per transaction.',
-    params: { mitigation: true, itr: 195, tadv: 32, wireGbps: 10 },
+    params: { mitigation: true, itr: 195, tadv: 32, wireGbps: 10, apicv: false },
     defaults: { packets: 500, size: 64 },
     workload: 'rr',
   },
@@ -29,7 +29,7 @@ const SCENARIOS: ScenarioDef[] = [
     id: 'emulation-rx',
     title: 'Emulated e1000: guest receives a stream',
     description: 'A peer streams frames into the guest at an offered load; interrupts are throttled by QEMU\'s mitigation.',
-    params: { mitigation: true, itr: 195, tadv: 32, wireGbps: 10, offeredGbps: 1 },
+    params: { mitigation: true, itr: 195, tadv: 32, wireGbps: 10, offeredGbps: 1, apicv: false },
     defaults: { packets: 2000, size: 1518 },
     workload: 'rx',
   },
@@ -81,6 +81,7 @@ export function runScenario(id: string, opts: ScenarioOptions = {}): RunResult {
     packets,
     size,
     mitigation: Boolean(p['mitigation']),
+    apicv: Boolean(p['apicv']),
     itr,
     tadv,
     burst,

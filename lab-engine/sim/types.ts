@@ -22,6 +22,7 @@ export type ExitReason =
   | 'HLT'
   | 'IO_INSTRUCTION'
   | 'APIC_ACCESS'
+  | 'EOI_INDUCED'
   | 'EPT_MISCONFIG'
   | 'MSR_WRITE';
 

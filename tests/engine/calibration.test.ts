@@ -105,3 +105,21 @@ describe('CALIBRATION §0 packet-rate ranges and §5 #10', () => {
     expect(eight.derived.exitsPerPacket).toBeLessThan(one.derived.exitsPerPacket / 3);
   });
 });
+
+describe('KVM with and without APICv (CALIBRATION §1.1, §3.8)', () => {
+  it('without APICv an interrupt for a running vCPU costs a kick (EXTERNAL_INTERRUPT) and the EOI exits as APIC_ACCESS', () => {
+    const m = runScenario('emulation-tx', { packets: 2000, size: 64 }).metrics;
+    expect(m.counters.exits.EXTERNAL_INTERRUPT ?? 0).toBeGreaterThan(0);
+    expect(m.counters.exits.APIC_ACCESS).toBe(m.counters.interruptsInjected);
+    expect(m.counters.exits.EOI_INDUCED ?? 0).toBe(0);
+  });
+  it('with APICv the interrupt is posted (no kick exit) and the level-triggered EOI exits as EOI_INDUCED', () => {
+    const m = runScenario('emulation-tx', { packets: 2000, size: 64, params: { apicv: true } }).metrics;
+    expect(m.counters.exits.EXTERNAL_INTERRUPT ?? 0).toBe(0);
+    expect(m.counters.exits.APIC_ACCESS ?? 0).toBe(0);
+    expect(m.counters.exits.EOI_INDUCED).toBe(m.counters.interruptsInjected);
+    // The five exits to QEMU per interrupt are untouched: APICv virtualizes the APIC, not the NIC.
+    const off = runScenario('emulation-tx', { packets: 400, size: 64, params: { apicv: true, mitigation: false } }).metrics;
+    expect(off.counters.exits.EPT_MISCONFIG).toBe(400 * 6);
+  });
+});
