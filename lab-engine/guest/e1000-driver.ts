@@ -73,6 +73,8 @@ export class E1000Driver {
   onRxFrame: (bytes: Uint8Array, t: Ns) => void = () => {};
   onTxFill: (use: TxSlotUse) => void = () => {};
   now: () => Ns = () => 0;
+  /** Frames put on the ring so far, and frames reclaimed after the device reported them done. */
+  framesQueued = 0;
   reclaimed = 0;
   stoppedQueue = false;
 
@@ -141,6 +143,7 @@ export class E1000Driver {
     const parts = frame.fragments.length;
     const first = this.nextToUse;
     const wraps = first + parts > n;
+    this.framesQueued++;
     let off = 0;
     frame.fragments.forEach((f, part) => {
       // The guest CPU writes the payload and the descriptor into its own RAM: no exit.

@@ -10,8 +10,9 @@ export interface PlotSpec {
   type: 'line' | 'bar';
   title: string;
   x: { label: string; values: (number | string)[] };
-  y: { label: string; log?: boolean };
-  y2?: { label: string; log?: boolean };
+  /** A linear axis starts at zero unless `zero: false` (honest charts by default). */
+  y: { label: string; log?: boolean; zero?: boolean };
+  y2?: { label: string; log?: boolean; zero?: boolean };
   series: { label: string; values: number[]; axis?: 'y' | 'y2' }[];
   /** One-line text summary; the page derives one when absent. */
   summary?: string;
@@ -61,8 +62,9 @@ export const CELL_API_DTS = `declare module 'iovlab' {
     type: 'line' | 'bar';
     title: string;
     x: { label: string; values: (number | string)[] };
-    y: { label: string; log?: boolean };
-    y2?: { label: string; log?: boolean };
+    /** A linear axis starts at zero unless zero: false. */
+    y: { label: string; log?: boolean; zero?: boolean };
+    y2?: { label: string; log?: boolean; zero?: boolean };
     series: { label: string; values: number[]; axis?: 'y' | 'y2' }[];
     summary?: string;
   }

@@ -292,7 +292,7 @@ function stallDiagnostic(cfg: EmulationConfig, host: EmulationHost, stop: Metric
   const outstanding = (d.nextToUse - d.nextToClean + d.layout.txCount) % d.layout.txCount;
   let what: string;
   if (cfg.workload === 'tx') {
-    what = `the guest sent ${Math.min(cfg.packets, d.reclaimed + outstanding)} of ${cfg.packets} frames; ${d.reclaimed} were reclaimed and ${deliveredTx} reached the peer`;
+    what = `the guest queued ${d.framesQueued} of its ${cfg.packets} frames; ${d.reclaimed} were reclaimed and ${deliveredTx} reached the peer`;
     if (outstanding > 0) what += `; ${outstanding} TX descriptors are still outstanding${d.stoppedQueue ? ' (TX ring full, queue stopped)' : ''}, waiting for an interrupt that never came`;
   } else if (cfg.workload === 'rr') {
     what = `${host.env.metrics.counters.transactions} of ${cfg.packets} transactions completed`;

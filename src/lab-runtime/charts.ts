@@ -362,9 +362,9 @@ export function plotFigure(spec: PlotSpec, index: number): HTMLElement {
         ...baseOptions(theme),
         scales: {
           x: axis(theme, spec.x.label, linearX ? { type: 'linear' } : spec.x.values.length <= 12 ? { ticks: { color: theme.muted, autoSkip: false, maxRotation: 0 } } : {}),
-          y: axis(theme, spec.y.label + (hasY2 ? ' (left)' : ''), spec.y.log ? { type: 'logarithmic', ticks: { color: theme.muted, callback: logTick } } : { beginAtZero: spec.type === 'bar' }),
+          y: axis(theme, spec.y.label + (hasY2 ? ' (left)' : ''), spec.y.log ? { type: 'logarithmic', ticks: { color: theme.muted, callback: logTick } } : { beginAtZero: spec.y.zero !== false }),
           ...(hasY2 && spec.y2
-            ? { y2: axis(theme, `${spec.y2.label} (right)`, { position: 'right', grid: { drawOnChartArea: false, color: theme.grid }, ...(spec.y2.log ? { type: 'logarithmic', ticks: { color: theme.muted, callback: logTick } } : {}) }) }
+            ? { y2: axis(theme, `${spec.y2.label} (right)`, { position: 'right', grid: { drawOnChartArea: false, color: theme.grid }, ...(spec.y2.log ? { type: 'logarithmic', ticks: { color: theme.muted, callback: logTick } } : { beginAtZero: spec.y2.zero !== false }) }) }
             : {}),
         },
       },

@@ -60,7 +60,7 @@ describe.each(['file', 'http'] as const)('cells over %s', (origin) => {
     await page.context().close();
   });
 
-  it.runIf(origin === 'file')('keeps edits across a reload; Reset restores the original, with Undo', async () => {
+  if (origin === 'file') it('keeps edits across a reload; Reset restores the original, with Undo', async () => {
     const { page, log } = await open(url('?editor=plain'));
     const cell = page.locator('iov-cell').first();
     const ta = cell.locator('textarea.iov-textarea');
@@ -79,7 +79,7 @@ describe.each(['file', 'http'] as const)('cells over %s', (origin) => {
     await page.context().close();
   });
 
-  it.runIf(origin === 'file')('Run all runs every cell; an infinite loop is stopped and the cell runs again', async () => {
+  if (origin === 'file') it('Run all runs every cell; an infinite loop is stopped and the cell runs again', async () => {
     const { page, log } = await open(url('?editor=plain'));
     const cells = page.locator('iov-cell');
     const n = await cells.count();

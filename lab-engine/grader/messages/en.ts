@@ -14,7 +14,7 @@ export const MESSAGES: Record<string, (d: Data) => string> = {
   'frame-length': (d) =>
     `seed ${s(d, 'seed')}: frame ${s(d, 'pkt')} is ${s(d, 'got')} bytes on the wire, but the guest sent ${s(d, 'expected')} (descriptors ${s(d, 'first')}–${s(d, 'last')})`,
   'frame-missing': (d) =>
-    `seed ${s(d, 'seed')}: frame ${s(d, 'pkt')} (descriptors ${s(d, 'first')}–${s(d, 'last')}) never reached the wire; ${s(d, 'delivered')} of ${s(d, 'sent')} frames did`,
+    `seed ${s(d, 'seed')}: frame ${s(d, 'pkt')} (descriptors ${s(d, 'first')}–${s(d, 'last')}) never reached the wire; ${s(d, 'delivered')} of the ${s(d, 'sent')} frames the guest queued did`,
   'extra-frames': (d) => `seed ${s(d, 'seed')}: ${s(d, 'extra')} more frame(s) reached the wire than the ${s(d, 'sent')} the guest sent (a descriptor sent twice?)`,
   'dd-missing': (d) =>
     `seed ${s(d, 'seed')}: descriptor ${s(d, 'index')} (frame ${s(d, 'pkt')}, RS set): DD never set — ${s(d, 'count')} of ${s(d, 'total')} such descriptors never got it`,
