@@ -18,13 +18,18 @@ export function pageBytes(htmlPath: string): { html: number; scripts: number; fi
 
 export function pageWeights(dist: string): string[] {
   if (!existsSync(dist)) throw new Error('no dist/ (run npm run build)');
-  const lessons = join(dist, 'lessons');
-  const out: string[] = [];
-  for (const slug of existsSync(lessons) ? readdirSync(lessons).sort() : []) {
-    const p = join(lessons, slug, 'index.html');
-    if (!existsSync(p)) continue;
-    const w = pageBytes(p);
-    out.push(`lesson ${slug}: HTML ${(w.html / 1024).toFixed(1)} KiB + scripts/styles ${(w.scripts / 1024).toFixed(1)} KiB up front [${w.files.join(', ') || 'none'}]`);
-  }
-  return out;
+  const pages: string[] = [];
+  const walk = (dir: string, rel: string): void => {
+    for (const f of readdirSync(dir).sort()) {
+      const p = join(dir, f);
+      if (statSync(p).isDirectory()) walk(p, rel ? `${rel}/${f}` : f);
+      else if (f === 'index.html') pages.push(rel ? `${rel}/index.html` : 'index.html');
+    }
+  };
+  walk(dist, '');
+  return pages.map((page) => {
+    const w = pageBytes(join(dist, page));
+    const interactive = w.files.some((f) => f.includes('generated/'));
+    return `page ${page}${interactive ? ' (cells/lab)' : ''}: HTML ${(w.html / 1024).toFixed(1)} KiB + scripts/styles ${(w.scripts / 1024).toFixed(1)} KiB up front [${w.files.join(', ') || 'none'}]`;
+  });
 }
