@@ -45,9 +45,8 @@ export class Trace {
   emit(t: Ns, dur: Ns, lane: Lane, kind: string, label: string | (() => string), pkt?: number): void {
     this.count++;
     this.#mix(t);
-    this.#mix(dur);
-    this.#mix(LANE_CODE[lane]);
-    this.#mix(this.#kindCode(kind));
+    // dur, lane and kind in one word, then the packet: three mixes per event instead of five.
+    this.#mix(((dur * 31 + LANE_CODE[lane]) ^ this.#kindCode(kind)) >>> 0);
     this.#mix(pkt ?? 0xffffffff);
     if (this.events.length < this.limit) {
       const ev: TraceEvent = { t, dur, lane, kind, label: typeof label === 'function' ? label() : label };
