@@ -111,7 +111,7 @@ export interface Metrics {
     minInterruptGapNs: number;
     /** Busy fraction of each context over the window (can exceed 1 when several threads share a context). */
     cpu: Record<Context, number>;
-    /** Busy fraction of each serial resource (a thread or the wire) over the window. */
+    /** Busy fraction of each serial resource (a thread or the wire) over the measurement window, 0–1. */
     utilization: Record<string, number>;
     /** The busiest serial resource, e.g. 'vCPU thread' or 'wire': the bottleneck. */
     bottleneck: string;

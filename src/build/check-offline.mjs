@@ -26,6 +26,7 @@
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join, relative, dirname, resolve, sep, extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { listFiles } from './files.mjs';
 
 /** The marker every lab's reference solution carries; it must never ship. */
 export const REFERENCE_MARKER = 'IOVLAB-' + 'REFERENCE-SOLUTION';
@@ -33,20 +34,6 @@ export const REFERENCE_MARKER = 'IOVLAB-' + 'REFERENCE-SOLUTION';
 const TEXT_EXT = new Set(['.html', '.htm', '.js', '.mjs', '.cjs', '.css', '.json', '.svg', '.txt', '.xml', '.map', '.md']);
 const CODE_EXT = new Set(['.html', '.htm', '.js', '.mjs', '.cjs']);
 
-/** Every file under `dir`, as absolute paths, sorted. */
-function walk(dir) {
-  const out = [];
-  const rec = (d) => {
-    for (const name of readdirSync(d).sort()) {
-      const abs = join(d, name);
-      const st = statSync(abs);
-      if (st.isDirectory()) rec(abs);
-      else if (st.isFile()) out.push(abs);
-    }
-  };
-  rec(dir);
-  return out;
-}
 
 /** Maps a character offset to a 1-based line number. */
 function lineIndex(text) {
@@ -174,7 +161,7 @@ export function checkDist(dir) {
   const root = resolve(dir);
   const problems = [];
   const stats = { files: 0, html: 0, scripts: 0, links: 0 };
-  const files = walk(root);
+  const files = listFiles(root).map(([, abs]) => abs);
   stats.files = files.length;
   const rel = (abs) => relative(root, abs).split(sep).join('/');
   const htmlCache = new Map();

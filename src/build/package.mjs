@@ -17,6 +17,7 @@ import { zipSync } from 'fflate';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, existsSync, renameSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep, extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { listFiles } from './files.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const STORED = new Set(['.png', '.jpg', '.jpeg', '.gif', '.webp', '.woff', '.woff2', '.zip', '.gz', '.br', '.mp4', '.webm']);
@@ -36,20 +37,6 @@ function parseArgs(argv) {
   return opts;
 }
 
-/** Files under `dir` as [posixRelativePath, absolutePath], sorted for a stable zip. */
-function listFiles(dir) {
-  const out = [];
-  const rec = (d) => {
-    for (const name of readdirSync(d).sort()) {
-      const abs = join(d, name);
-      const st = statSync(abs);
-      if (st.isDirectory()) rec(abs);
-      else if (st.isFile()) out.push([relative(dir, abs).split(sep).join('/'), abs]);
-    }
-  };
-  rec(dir);
-  return out;
-}
 
 /**
  * Builds the zip's bytes from a site folder. `index.html` comes first in the archive.

@@ -4,7 +4,7 @@
  * or gets focus (editor.js is injected as a classic <script>, never import(); OFFLINE.md).
  * Monaco has no touch support, so touch-only devices keep the textarea.
  */
-import type { EditorApi, EditorHandle, EditorProblem } from './monaco/api.ts';
+import type { CreateOptions, EditorApi, EditorHandle, EditorProblem } from './monaco/api.ts';
 
 export type { EditorProblem };
 
@@ -44,17 +44,8 @@ export function plainRequested(): boolean {
   return new URLSearchParams(location.search).get('editor') === 'plain';
 }
 
-export interface CodeEditorOptions {
+export interface CodeEditorOptions extends CreateOptions {
   host: HTMLElement;
-  value: string;
-  uri: string;
-  extraLibs: { path: string; content: string }[];
-  ariaLabel: string;
-  minHeight: number;
-  maxHeight: number;
-  onChange(value: string): void;
-  onLeave(): void;
-  onTypeProblems(problems: EditorProblem[]): void;
   /** Called once Monaco has replaced the textarea. */
   onUpgraded?(): void;
 }
