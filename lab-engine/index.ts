@@ -47,7 +47,7 @@
  * lab-engine public entry. The browser Worker, the CLI and the tests use only what is exported
  * here (plus lab-engine/node/ for Node-only adapters). Pure: no DOM, no Node built-ins.
  */
-export const ENGINE_VERSION = '0.1.0';
+export { ENGINE_VERSION } from './version.ts';
 
 export type * from './sim/types.ts';
 export type * from './labs/types.ts';

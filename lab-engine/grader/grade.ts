@@ -8,8 +8,8 @@ import type { Finding, GradeResult, GradedTest, SeedOutcome } from '../labs/type
 import { renderFinding } from './messages/en.ts';
 import { runLabSeed } from '../labs/run.ts';
 import { hashText } from '../sim/hash.ts';
+import { ENGINE_VERSION } from '../version.ts';
 
-const ENGINE_VERSION = '0.1.0';
 const MAX_LINES_PER_CHECK = 4;
 
 export function gradeOutcomes(labId: string, outcomes: SeedOutcome[], meta: { mode: 'check' | 'grade'; codeHash: string }): GradeResult {
@@ -34,10 +34,7 @@ export function gradeOutcomes(labId: string, outcomes: SeedOutcome[], meta: { mo
   for (const c of info.checks) {
     let findings = byCheck.get(c.id)!;
     const parent = c.parents.find((p) => failed.has(p));
-    if (parent !== undefined && findings.length === 0) {
-      const pc = info.checks.find((x) => x.number === parent)!;
-      findings = [{ check: c.id, code: 'parent-failed', data: { parent, name: pc.name } }];
-    } else if (parent !== undefined) {
+    if (parent !== undefined) {
       const pc = info.checks.find((x) => x.number === parent)!;
       findings = [{ check: c.id, code: 'parent-failed', data: { parent, name: pc.name } }, ...findings];
     }

@@ -92,30 +92,28 @@ export class Vcpu {
   }
 
   #applyLine(level: boolean, at: Ns): void {
-    {
-      const rising = level && !this.#line;
-      this.#line = level;
-      if (!level) {
-        // Level-triggered: a line that drops before injection delivers nothing.
-        if (!this.#inInterrupt) this.#pending = false;
-        return;
-      }
-      if (!rising) return;
-      this.env.metrics.count(at, 'interruptsRaised');
-      if (this.#lastRaiseAt >= 0) this.env.metrics.interruptGap(at, at - this.#lastRaiseAt);
-      this.#lastRaiseAt = at;
-      this.#pending = true;
-      if (this.#mode === 'guest' && !this.#inInterrupt) this.#kicked = true;
-      if (this.#mode === 'halted') {
-        // Wake the blocked vCPU thread (kvm_vcpu_kick → scheduler wake-up), then inject.
-        // Scheduler latency, not CPU work: the thread is asleep until it runs again.
-        this.#mode = 'exit';
-        this.env.trace.emit(at, COSTS.haltWakeup.ns, 'kvm', 'wakeup', 'wake the halted vCPU thread');
-        this.env.sched.at(at + COSTS.haltWakeup.ns, () => {
-          const m = new Meter(this.env, this.#slot, this.env.sched.now);
-          this.#enter(m);
-        });
-      }
+    const rising = level && !this.#line;
+    this.#line = level;
+    if (!level) {
+      // Level-triggered: a line that drops before injection delivers nothing.
+      if (!this.#inInterrupt) this.#pending = false;
+      return;
+    }
+    if (!rising) return;
+    this.env.metrics.count(at, 'interruptsRaised');
+    if (this.#lastRaiseAt >= 0) this.env.metrics.interruptGap(at, at - this.#lastRaiseAt);
+    this.#lastRaiseAt = at;
+    this.#pending = true;
+    if (this.#mode === 'guest' && !this.#inInterrupt) this.#kicked = true;
+    if (this.#mode === 'halted') {
+      // Wake the blocked vCPU thread (kvm_vcpu_kick → scheduler wake-up), then inject.
+      // Scheduler latency, not CPU work: the thread is asleep until it runs again.
+      this.#mode = 'exit';
+      this.env.trace.emit(at, COSTS.haltWakeup.ns, 'kvm', 'wakeup', 'wake the halted vCPU thread');
+      this.env.sched.at(at + COSTS.haltWakeup.ns, () => {
+        const m = new Meter(this.env, this.#slot, this.env.sched.now);
+        this.#enter(m);
+      });
     }
   }
 
@@ -192,17 +190,17 @@ export class Vcpu {
         this.#schedule(m.t);
         return;
       case 'mmio-read': {
-        this.#exitStart(m, 'EPT_MISCONFIG', true, `MMIO read ${registerName(op.offset)}`, op.pkt);
-        this.#toUser(m, `KVM_EXIT_MMIO read ${registerName(op.offset)}`, op.pkt);
+        this.#exitStart(m, 'EPT_MISCONFIG', true, () => `MMIO read ${registerName(op.offset)}`, op.pkt);
+        this.#toUser(m, () => `KVM_EXIT_MMIO read ${registerName(op.offset)}`, op.pkt);
         this.env.metrics.count(m.t, 'mmioReads');
         this.#resumeValue = this.#deviceCall(() => this.device.mmioRead(op.offset, m)) ?? 0;
         this.#enter(m);
         return;
       }
       case 'mmio-write': {
-        const label = `MMIO write ${registerName(op.offset)}=0x${(op.value >>> 0).toString(16)}`;
+        const label = (): string => `MMIO write ${registerName(op.offset)}=0x${(op.value >>> 0).toString(16)}`;
         this.#exitStart(m, 'EPT_MISCONFIG', true, label, op.pkt);
-        this.#toUser(m, `KVM_EXIT_MMIO write ${registerName(op.offset)}`, op.pkt);
+        this.#toUser(m, () => `KVM_EXIT_MMIO write ${registerName(op.offset)}`, op.pkt);
         this.env.metrics.count(m.t, 'mmioWrites');
         this.#deviceCall(() => this.device.mmioWrite(op.offset, op.value, m));
         this.#enter(m);
@@ -240,13 +238,13 @@ export class Vcpu {
     }
   }
 
-  #exitStart(m: Meter, reason: ExitReason, toUser: boolean, label: string, pkt?: number): void {
+  #exitStart(m: Meter, reason: ExitReason, toUser: boolean, label: string | (() => string), pkt?: number): void {
     this.#mode = 'exit';
     this.env.metrics.exit(m.t, reason, toUser);
-    m.charge('kvm', COSTS.exitHardware.ns, 'vm-exit', () => `VM exit ${reason}: ${label}`, pkt);
+    m.charge('kvm', COSTS.exitHardware.ns, 'vm-exit', () => `VM exit ${reason}: ${typeof label === 'string' ? label : label()}`, pkt);
   }
 
-  #toUser(m: Meter, label: string, pkt?: number): void {
+  #toUser(m: Meter, label: () => string, pkt?: number): void {
     m.charge('kvm', COSTS.exitKvmHandler.ns + COSTS.mmioDecode.ns, 'kvm-handle', 'decode MMIO, no in-kernel handler', pkt);
     m.charge('kvm', COSTS.exitToUserKvm.ns, 'exit-to-user', label, pkt);
     m.charge('qemu', COSTS.qemuMmioDispatch.ns, 'qemu-dispatch', 'QEMU: memory region dispatch', pkt);

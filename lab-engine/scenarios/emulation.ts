@@ -9,6 +9,7 @@
  * learner's); everything else is the engine's.
  */
 import { COSTS, copyCost } from '../sim/costs.ts';
+import { ENGINE_VERSION } from '../version.ts';
 import { MetricsRecorder } from '../sim/metrics.ts';
 import { Rng } from '../sim/rng.ts';
 import { Scheduler } from '../sim/scheduler.ts';
@@ -25,7 +26,6 @@ import type { GuestTask } from '../hv/guest-ops.ts';
 import { E1000Driver, type DriverLayout, type GuestFrame } from '../guest/e1000-driver.ts';
 import { FrameMaker, frameSeq } from '../guest/frames.ts';
 
-export const ENGINE_VERSION_FOR_METRICS = '0.1.0';
 
 export interface EmulationConfig {
   scenario: string;
@@ -276,7 +276,7 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
   }
   vcpu.stop();
   const metrics = env.metrics.finish({
-    engineVersion: ENGINE_VERSION_FOR_METRICS,
+    engineVersion: ENGINE_VERSION,
     scenario: cfg.scenario,
     seed: cfg.seed,
     params: {

@@ -70,8 +70,10 @@ export class E1000 implements MmioDevice {
   reg(offset: number): number {
     return this.regs[offset >>> 2]! >>> 0;
   }
+  /** Store a register. The ring indices (TDH, TDT, RDH, RDT) are 16-bit registers. */
   setReg(offset: number, value: number): void {
-    this.regs[offset >>> 2] = value >>> 0;
+    const index16 = offset === R.E1000_TDH || offset === R.E1000_TDT || offset === R.E1000_RDH || offset === R.E1000_RDT;
+    this.regs[offset >>> 2] = index16 ? value & 0xffff : value >>> 0;
   }
 
   reset(): void {
@@ -122,15 +124,10 @@ export class E1000 implements MmioDevice {
         this.#updateLine(m);
         return;
       case R.E1000_RDT:
-        this.setReg(offset, value & 0xffff);
+        this.setReg(offset, value);
         // e1000_set_rdt → qemu_flush_queued_packets: buffers are back, deliver what waited.
         if (this.rxPending.length > 0) this.runOnMainLoop(m.t, (mm) => this.#drainRxPending(mm));
         return;
-      case R.E1000_TDH:
-      case R.E1000_TDT:
-      case R.E1000_RDH:
-        this.setReg(offset, value & 0xffff);
-        break;
       default:
         this.setReg(offset, value);
     }

@@ -37,7 +37,6 @@ export class LearnerTx implements TxModel {
   onRegisterWrite(offset: number, value: number, m: Meter): void {
     const what = `the guest's write of ${registerName(offset)}=0x${(value >>> 0).toString(16)}`;
     this.#call('onRegisterWrite', what, m, (dev) => this.learner.onRegisterWrite(dev, offset, value));
-    if (offset === 0x3818) this.observer.afterDoorbell(this.host.dev);
   }
 
   onTimer(m: Meter): void {
@@ -117,7 +116,7 @@ export class LearnerTx implements TxModel {
         if (!Number.isInteger(offset) || offset < 0 || offset >= 0x10000 || offset % 4) throw new RangeError(`dev.setReg: ${String(offset)} is not a register offset (a multiple of 4 below 0x10000)`);
         if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`dev.setReg(${registerName(offset)}): the value must be a number, got ${String(value)}`);
         obs.setReg(offset, value, d, m.t);
-        d.setReg(offset, offset === 0x3810 || offset === 0x3818 ? value & 0xffff : value);
+        d.setReg(offset, value);
       },
       dmaRead: (gpa: number, length: number): Uint8Array => {
         live('dmaRead');

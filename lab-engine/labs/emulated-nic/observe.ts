@@ -124,8 +124,6 @@ export class LabObserver {
     }
   }
 
-  afterDoorbell(_dev: E1000): void {}
-
   interruptRaised(t: Ns): void {
     this.interruptTimes.push(t);
   }
