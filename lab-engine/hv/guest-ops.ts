@@ -13,7 +13,7 @@ export type GuestOp =
   /** A store to the device's BAR: EPT_MISCONFIG exit. */
   | { op: 'mmio-write'; offset: number; value: number; pkt?: number }
   /** End of interrupt to the local APIC (xAPIC without APICv: APIC_ACCESS exit, in KVM). */
-  | { op: 'eoi' }
+  | { op: 'eoi'; edge?: boolean }
   /** HLT: nothing to do until an interrupt arrives. */
   | { op: 'halt'; reason: string };
 
@@ -32,4 +32,13 @@ export interface MmioDevice {
   readonly name: string;
   mmioRead(offset: number, m: import('./host.ts').Meter): number;
   mmioWrite(offset: number, value: number, m: import('./host.ts').Meter): void;
+  /** Register name for exit labels (default: the e1000's names). */
+  regName?(offset: number): string;
+  /**
+   * An ioeventfd registered for a write to `offset` (KVM_IOEVENTFD): its name when there is one.
+   * Such writes exit to KVM only, which signals the eventfd; mmioWrite then runs as the signal.
+   */
+  ioeventfd?(offset: number, m: import('./host.ts').Meter): string | undefined;
+  /** The exit a notification write causes (default EPT_MISCONFIG; a Xen event-channel send is a VMCALL). */
+  readonly notifyExit?: import('../sim/types.ts').ExitReason;
 }

@@ -54,8 +54,8 @@ export class Vcpu {
 
   readonly #slot: ResourceSlot;
 
-  constructor(env: HostEnv, program: GuestProgram, device: MmioDevice) {
-    this.#slot = env.metrics.resource(VCPU_THREAD);
+  constructor(env: HostEnv, program: GuestProgram, device: MmioDevice, threadName: string = VCPU_THREAD) {
+    this.#slot = env.metrics.resource(threadName);
     this.env = env;
     this.program = program;
     this.device = device;
@@ -89,6 +89,18 @@ export class Vcpu {
     // VM entry that ends the exit (injected there, no kick). From other threads: at time `at`.
     if (this.#executing) this.#applyLine(level, at);
     else this.env.sched.at(at, () => this.#applyLine(level, at));
+  }
+
+  /**
+   * An edge-triggered message-signalled interrupt (MSI/MSI-X, e.g. through an irqfd) arrives at
+   * time `at` from another thread: it becomes pending (an edge that arrives while one is pending
+   * merges with it, as an IRR bit does).
+   */
+  pulse(at: Ns): void {
+    this.env.sched.at(at, () => {
+      this.#line = false;
+      this.#applyLine(true, at);
+    });
   }
 
   #applyLine(level: boolean, at: Ns): void {
@@ -190,23 +202,41 @@ export class Vcpu {
         this.#schedule(m.t);
         return;
       case 'mmio-read': {
-        this.#exitStart(m, 'EPT_MISCONFIG', true, () => `MMIO read ${registerName(op.offset)}`, op.pkt);
-        this.#toUser(m, () => `KVM_EXIT_MMIO read ${registerName(op.offset)}`, op.pkt);
+        this.#exitStart(m, 'EPT_MISCONFIG', true, () => `MMIO read ${this.#reg(op.offset)}`, op.pkt);
+        this.#toUser(m, () => `KVM_EXIT_MMIO read ${this.#reg(op.offset)}`, op.pkt);
         this.env.metrics.count(m.t, 'mmioReads');
         this.#resumeValue = this.#deviceCall(() => this.device.mmioRead(op.offset, m)) ?? 0;
         this.#enter(m);
         return;
       }
       case 'mmio-write': {
-        const label = (): string => `MMIO write ${registerName(op.offset)}=0x${(op.value >>> 0).toString(16)}`;
+        const label = (): string => `MMIO write ${this.#reg(op.offset)}=0x${(op.value >>> 0).toString(16)}`;
+        const fd = this.device.ioeventfd?.(op.offset, m);
+        if (fd) {
+          // ioeventfd on KVM's fast-MMIO bus (CALIBRATION §1.1): handled in the kernel without
+          // decoding the instruction; the eventfd wakes the backend thread and the vCPU re-enters.
+          this.#exitStart(m, this.device.notifyExit ?? 'EPT_MISCONFIG', false, () => `${label()} (${fd})`, op.pkt);
+          m.charge('kvm', COSTS.exitKvmHandler.ns, 'kvm-handle', 'fast MMIO: ioeventfd matches, no decode', op.pkt);
+          m.charge('kvm', COSTS.eventfdSignal.ns, 'eventfd', () => `signal ${fd}`, op.pkt);
+          this.env.metrics.count(m.t, 'mmioWrites');
+          this.#deviceCall(() => this.device.mmioWrite(op.offset, op.value, m));
+          this.#enter(m);
+          return;
+        }
         this.#exitStart(m, 'EPT_MISCONFIG', true, label, op.pkt);
-        this.#toUser(m, () => `KVM_EXIT_MMIO write ${registerName(op.offset)}`, op.pkt);
+        this.#toUser(m, () => `KVM_EXIT_MMIO write ${this.#reg(op.offset)}`, op.pkt);
         this.env.metrics.count(m.t, 'mmioWrites');
         this.#deviceCall(() => this.device.mmioWrite(op.offset, op.value, m));
         this.#enter(m);
         return;
       }
       case 'eoi':
+        if (this.apicv && op.edge) {
+          // Virtual-interrupt delivery: the EOI of an edge-triggered MSI completes in the virtual APIC, no exit.
+          this.env.metrics.count(m.t, 'eois');
+          this.#schedule(m.t);
+          return;
+        }
         if (this.apicv) {
           this.#exitStart(m, 'EOI_INDUCED', false, 'EOI of a level-triggered vector (EOI-exit bitmap)');
           m.charge('kvm', COSTS.exitKvmHandler.ns, 'kvm-handle', 'EOI_INDUCED: IOAPIC re-checks the line');
@@ -236,6 +266,10 @@ export class Vcpu {
       this.fatal?.((e as Error).message);
       return undefined;
     }
+  }
+
+  #reg(offset: number): string {
+    return this.device.regName ? this.device.regName(offset) : registerName(offset);
   }
 
   #exitStart(m: Meter, reason: ExitReason, toUser: boolean, label: string | (() => string), pkt?: number): void {

@@ -69,6 +69,43 @@ export const COSTS = {
   /** Host NIC RX softirq + bridge to the tap per frame. */
   hostRxPerFrame: c(700, '[E] NIC RX + bridge to tap per frame'),
 
+  // ── Paravirtual I/O: virtio front end, backends (CALIBRATION §0 small-packet ranges, §3.9) ──
+  /** eventfd_signal() in the kernel: ioeventfd → backend, or vhost's irqfd → KVM. */
+  eventfdSignal: c(100, '§1.1 t_ioeventfd_signal [E] in-kernel eventfd signal + wake-queue walk'),
+  /** An eventfd write() from user space (QEMU or a vhost-user process signalling an irqfd). */
+  eventfdWriteSyscall: c(700, '[E] write() syscall on an eventfd; C13 counts it among the 4 syscalls'),
+  /** Latency until a sleeping kernel thread (vhost worker) runs after a wake-up; not CPU work. */
+  kthreadWakeLatency: c(1_000, '§1.1 t_ioeventfd_signal [E] ~1–2 µs until the backend thread runs'),
+  /** QEMU main loop / iothread: ppoll returns, read() the eventfd, dispatch the handler. */
+  qemuEventLoopWake: c(1_500, '§1.1 t_ioeventfd_signal [E]; C13: poll + eventfd read are syscalls'),
+  /** QEMU virtqueue_pop: read avail, walk and map the chain (address_space_map per segment). */
+  qemuVirtqueuePop: c(250, '[E] QEMU virtqueue_pop + iov mapping'),
+  qemuPerDescriptor: c(60, '[E] QEMU per descriptor: translation + bounds'),
+  /** QEMU virtqueue_push/flush: write the used element and used.idx. */
+  qemuVirtqueuePush: c(80, '[E] QEMU virtqueue_fill + flush'),
+  /** vhost_get_vq_desc: in-kernel ring walk with the memory table. */
+  vhostGetDesc: c(80, '[E] vhost_get_vq_desc'),
+  vhostPerDescriptor: c(30, '[E] vhost translate_desc per descriptor'),
+  vhostAddUsed: c(30, '[E] vhost_add_used (batched)'),
+  /** tun_sendmsg / tun_recvmsg called inside the kernel by vhost-net: no syscall boundary. */
+  vhostTunMsg: c(350, '[E] tun_sendmsg/recvmsg from vhost: skb alloc, no syscall (C13)'),
+  /** Per-packet work of a DPDK vhost-user backend: ring read, mbuf, descriptor bookkeeping. */
+  pmdVhostPerPacket: c(40, '[E] rte_vhost dequeue/enqueue per packet; §0: 5–15+ Mpps per core'),
+  /** DPDK physical NIC PMD transmit or receive per packet (descriptor write, doorbell amortised). */
+  pmdNicPerPacket: c(30, '[E] DPDK NIC PMD tx/rx per packet'),
+  /** One empty poll iteration of a poll-mode loop (read a ring index that did not move). */
+  pmdEmptyPoll: c(60, '[E] one empty rte_vhost/NIC poll: a cache-line read'),
+  /** The guest virtio driver adding one chain to the avail ring. */
+  guestVirtioAdd: c(80, '[E] virtqueue_add_split + header'),
+  /** A DPDK virtio PMD in the guest, per packet (no kernel stack). */
+  pmdGuestPerPacket: c(45, '[E] DPDK virtio PMD + testpmd io-fwd per packet'),
+  /** Xen: event-channel send hypercall handled in the hypervisor (VMCALL exit on HVM). */
+  xenEvtchnHypercall: c(cycles(1_000), 'C2 [R] hypercall round trip; §3.9 Xen EVTCHNOP_send'),
+  /** Xen netback: one grant-copy hypercall per batch plus per-packet grant work. */
+  xenGrantCopyPerPacket: c(600, 'C10 [V] netback RX cost before Santos et al. cut it 56 % [E] split'),
+  /** VMXNET3 doorbell handled by the hypervisor's device backend in the kernel (vmkernel). */
+  vmxnet3Backend: c(300, '[E] vmkernel vmxnet3 backend per packet'),
+
   // ── Wire and peer ───────────────────────────────────────────────────────────────────────────
   /** Preamble + SFD (8) + inter-frame gap (12), bytes per frame on the wire. */
   wireOverheadBytes: c(20, 'IEEE 802.3 [D] (CALIBRATION §1.2)'),

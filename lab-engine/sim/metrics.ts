@@ -40,7 +40,7 @@ function zeroCounters(): Counters {
     packetsTx: 0, packetsRx: 0, bytesTx: 0, bytesRx: 0, transactions: 0,
     exits: {}, exitsTotal: 0, exitsToUser: 0, exitsInKernel: 0,
     mmioReads: 0, mmioWrites: 0, interruptsRaised: 0, interruptsInjected: 0, eois: 0,
-    dmaOps: 0, bytesCopied: 0, drops: 0,
+    dmaOps: 0, bytesCopied: 0, kicks: 0, syscalls: 0, drops: 0,
   };
 }
 

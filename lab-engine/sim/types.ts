@@ -7,8 +7,9 @@
 export const METRICS_SCHEMA = 'iovlab.metrics/1' as const;
 
 /** Execution contexts that are charged for work (DESIGN.md §3 "someone pays"). */
-export type Context = 'guest' | 'kvm' | 'qemu' | 'host-kernel' | 'wire';
-export const CONTEXTS: readonly Context[] = ['guest', 'kvm', 'qemu', 'host-kernel', 'wire'];
+export type Context = 'guest' | 'kvm' | 'qemu' | 'vhost' | 'host-kernel' | 'poll' | 'wire';
+/** guest vCPU, KVM root mode, QEMU threads, vhost worker threads, other host kernel work, poll-mode cores, the wire. */
+export const CONTEXTS: readonly Context[] = ['guest', 'kvm', 'qemu', 'vhost', 'host-kernel', 'poll', 'wire'];
 
 /** Swimlanes of the trace view: the contexts plus the traffic peer on the far end of the wire. */
 export type Lane = Context | 'peer';
@@ -24,7 +25,8 @@ export type ExitReason =
   | 'APIC_ACCESS'
   | 'EOI_INDUCED'
   | 'EPT_MISCONFIG'
-  | 'MSR_WRITE';
+  | 'MSR_WRITE'
+  | 'VMCALL';
 
 export interface TraceEvent {
   /** Start, virtual ns. */
@@ -95,6 +97,10 @@ export interface Metrics {
     eois: number;
     dmaOps: number;
     bytesCopied: number;
+    /** Guest notifications that reached the device (virtio kicks, doorbells). */
+    kicks: number;
+    /** System calls made on the data path by user-space backends (QEMU, vhost-user). */
+    syscalls: number;
     drops: number;
   };
   /** Busy time per context within the window, ns. */

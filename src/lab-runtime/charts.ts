@@ -268,7 +268,7 @@ export function cpuFigure(m: Metrics): HTMLElement {
     summary: cpuSummary(m),
     yTitle: '% of one core (stacked)',
     stacked: true,
-    series: CPU_CONTEXTS.map((c) => ({ label: CONTEXT_LABELS[c], values: m.series.cpu[c] ?? [] })),
+    series: CPU_CONTEXTS.filter((c) => (m.series.cpu[c] ?? []).some((v) => v > 0)).map((c) => ({ label: CONTEXT_LABELS[c], values: m.series.cpu[c] ?? [] })),
     scale: 100,
     yTick: (v) => `${num(v)}%`,
     cls: 'iov-fig-cpu',

@@ -8,12 +8,14 @@ export const CONTEXT_LABELS: Record<Context, string> = {
   guest: 'guest',
   kvm: 'KVM',
   qemu: 'QEMU',
+  vhost: 'vhost worker',
   'host-kernel': 'host kernel',
+  poll: 'poll-mode core',
   wire: 'wire',
 };
 
 /** The contexts the CPU chart shows (the wire is not a CPU). */
-export const CPU_CONTEXTS: Context[] = ['guest', 'kvm', 'qemu', 'host-kernel'];
+export const CPU_CONTEXTS: Context[] = ['guest', 'kvm', 'qemu', 'vhost', 'host-kernel', 'poll'];
 
 const EXIT_HINTS: Partial<Record<ExitReason, string>> = {
   EPT_MISCONFIG: 'MMIO',
@@ -22,6 +24,7 @@ const EXIT_HINTS: Partial<Record<ExitReason, string>> = {
   EXTERNAL_INTERRUPT: 'host interrupt',
   HLT: 'idle',
   MSR_WRITE: 'MSR',
+  VMCALL: 'hypercall',
 };
 
 export function exitLabel(reason: string): string {

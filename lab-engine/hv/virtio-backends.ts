@@ -1,0 +1,335 @@
+/**
+ * The back ends of a virtio-net device (CALIBRATION §3.9, DESIGN.md §3 model 2). They share the
+ * device model (hw/virtio/net-device.ts) and the data-plane routine (serve TX: pop chains, copy,
+ * hand to the host, publish used, maybe interrupt; serve RX: fill a posted chain); they differ in
+ * WHERE that routine runs and what each step costs:
+ *   qemu       QEMU's main loop (user space): the kick reaches it through an ioeventfd (or a full
+ *              exit to user space without one); tap write()/read() and eventfd write() for the
+ *              interrupt are system calls.
+ *   vhost-net  a kernel worker thread per queue pair ("vhost-$pid"): woken by the ioeventfd, it
+ *              talks to the tap socket inside the kernel and signals the irqfd itself.
+ *   xen-netback / vmxnet3  the same split-driver shape with their own notification mechanism
+ *              (event-channel hypercall; doorbell handled by the hypervisor's backend).
+ * vhost-user (a polling core) is in hv/vhost-user.ts. While a backend works it suppresses kicks
+ * and re-enables them with a re-check before it sleeps, as vhost's handle_tx does.
+ */
+import { COSTS, copyCost } from '../sim/costs.ts';
+import type { Context } from '../sim/types.ts';
+import type { Ns } from '../sim/time.ts';
+import * as S from '../hw/virtio/spec.ts';
+import type { DeviceQueue, Chain } from '../hw/virtio/split-ring.ts';
+import type { VirtioBackend, VirtioNetDevice } from '../hw/virtio/net-device.ts';
+import { SerialThread, type HostEnv, type Meter } from './host.ts';
+
+export type BackendKind = 'qemu' | 'vhost-net' | 'vhost-user' | 'xen-netback' | 'vmxnet3';
+export const BACKEND_KINDS: readonly BackendKind[] = ['qemu', 'vhost-net', 'vhost-user', 'xen-netback', 'vmxnet3'];
+
+/** What the data plane may do besides touching the rings: the host side of the device. */
+export interface PlaneIo {
+  readonly m: Meter;
+  readonly dev: VirtioNetDevice;
+  /** Hand a frame (without the virtio-net header) to the host network (tap / socket / NIC). */
+  transmit(frame: Uint8Array, pkt?: number): void;
+  /** Signal the queue's interrupt (irqfd). */
+  interrupt(q: number): void;
+}
+
+/**
+ * The data plane: serve one queue's available buffers. Built-in: BUILTIN_PLANE. The
+ * virtio-backend lab replaces it with the learner's. `budget` caps chains per call (vhost's
+ * weight); the routine returns true when it stopped early and wants to be called again.
+ */
+export interface DataPlane {
+  serveTx(q: number, queue: DeviceQueue, io: PlaneIo, budget: number): boolean;
+  /** Put one received frame into the RX queue; false when no buffer is posted (frame dropped). */
+  receive(q: number, queue: DeviceQueue, frame: Uint8Array, io: PlaneIo): boolean;
+  /** After a batch of receives: publish/interrupt decisions. */
+  flushRx?(q: number, queue: DeviceQueue, io: PlaneIo): void;
+}
+
+/** Per-backend costs of the data-plane steps, and who pays them. */
+export interface PlaneCosts {
+  ctx: Context;
+  pop: Ns;
+  perDescriptor: Ns;
+  push: Ns;
+  /** Handing one frame to the host network, excluding the copy. */
+  hostTx: Ns;
+  hostTxLabel: string;
+  /** Signalling an interrupt. */
+  signal: Ns;
+  signalLabel: string;
+  /** Syscalls per hostTx and per signal (user-space backends). */
+  txSyscalls: number;
+  signalSyscalls: number;
+}
+
+export const PLANE_COSTS: Record<Exclude<BackendKind, 'vhost-user'>, PlaneCosts> = {
+  qemu: {
+    ctx: 'qemu', pop: COSTS.qemuVirtqueuePop.ns, perDescriptor: COSTS.qemuPerDescriptor.ns, push: COSTS.qemuVirtqueuePush.ns,
+    hostTx: COSTS.qemuTxPerFrame.ns + COSTS.tapWriteSyscall.ns, hostTxLabel: 'qemu_sendv_packet → tap writev()',
+    signal: COSTS.eventfdWriteSyscall.ns, signalLabel: 'virtio_notify → irqfd write()', txSyscalls: 1, signalSyscalls: 1,
+  },
+  'vhost-net': {
+    ctx: 'vhost', pop: COSTS.vhostGetDesc.ns, perDescriptor: COSTS.vhostPerDescriptor.ns, push: COSTS.vhostAddUsed.ns,
+    hostTx: COSTS.vhostTunMsg.ns, hostTxLabel: 'tun_sendmsg (in kernel)',
+    signal: COSTS.eventfdSignal.ns, signalLabel: 'vhost_signal → eventfd_signal(irqfd)', txSyscalls: 0, signalSyscalls: 0,
+  },
+  'xen-netback': {
+    ctx: 'host-kernel', pop: COSTS.vhostGetDesc.ns, perDescriptor: COSTS.vhostPerDescriptor.ns, push: COSTS.vhostAddUsed.ns,
+    hostTx: COSTS.xenGrantCopyPerPacket.ns, hostTxLabel: 'netback: grant copy from the guest page',
+    signal: COSTS.xenEvtchnHypercall.ns, signalLabel: 'notify_remote_via_irq (event channel)', txSyscalls: 0, signalSyscalls: 0,
+  },
+  vmxnet3: {
+    ctx: 'host-kernel', pop: COSTS.vhostGetDesc.ns, perDescriptor: COSTS.vhostPerDescriptor.ns, push: COSTS.vhostAddUsed.ns,
+    hostTx: COSTS.vmxnet3Backend.ns, hostTxLabel: 'vmxnet3 backend → virtual switch',
+    signal: COSTS.eventfdSignal.ns, signalLabel: 'raise MSI-X', txSyscalls: 0, signalSyscalls: 0,
+  },
+};
+
+/** The built-in data plane: what QEMU's virtio_net_flush_tx and vhost's handle_tx/handle_rx do. */
+export function builtinPlane(costs: PlaneCosts): DataPlane {
+  const chainCost = (c: Chain): Ns => costs.pop + costs.perDescriptor * c.descriptors;
+  return {
+    serveTx(q, queue, io, budget) {
+      const { m, dev } = io;
+      let served = 0;
+      while (served < budget) {
+        const r = queue.pop();
+        if (!r) break;
+        if (!r.ok) {
+          dev.ringError(q, r.error, m.t);
+          return false;
+        }
+        const c = r.chain;
+        m.charge(costs.ctx, chainCost(c), 'vq-pop', () => `pop TX chain head ${c.head} (${c.descriptors} desc)`);
+        const frame = gather(dev, c);
+        if (!frame) {
+          dev.needsReset(`queue ${q} (TX): chain head ${c.head} has ${c.readableBytes} readable bytes, fewer than the 12-byte virtio-net header`, m.t);
+          return false;
+        }
+        io.transmit(frame);
+        queue.addUsed(c.head, 0);
+        m.charge(costs.ctx, costs.push, 'vq-push', () => `used ← head ${c.head}`);
+        served++;
+      }
+      if (served > 0 && queue.shouldInterrupt()) io.interrupt(q);
+      return served >= budget && queue.pending() > 0;
+    },
+    receive(q, queue, frame, io) {
+      const { m, dev } = io;
+      const r = queue.pop();
+      if (!r) return false;
+      if (!r.ok) {
+        dev.ringError(q, r.error, m.t);
+        return false;
+      }
+      const c = r.chain;
+      m.charge(costs.ctx, chainCost(c), 'vq-pop', () => `pop RX chain head ${c.head}`);
+      const need = S.NET_HDR_SIZE + frame.length;
+      if (c.readableBytes > 0 || c.writableBytes < need) {
+        dev.needsReset(`queue ${q} (RX): chain head ${c.head} offers ${c.writableBytes} writable bytes${c.readableBytes ? ` after ${c.readableBytes} readable ones` : ''}; a ${frame.length}-byte frame needs ${need}`, m.t);
+        return false;
+      }
+      const hdr = new Uint8Array(S.NET_HDR_SIZE);
+      hdr[S.NET_HDR.numBuffers] = 1; // num_buffers = 1 (le16)
+      scatter(dev, c, hdr, frame);
+      m.charge(costs.ctx, copyCost(frame.length), 'copy', () => `copy ${frame.length} B into guest buffer`);
+      dev.env.metrics.count(m.t, 'bytesCopied', frame.length);
+      queue.addUsed(c.head, need);
+      m.charge(costs.ctx, costs.push, 'vq-push', () => `used ← head ${c.head} len ${need}`);
+      return true;
+    },
+    flushRx(q, queue, io) {
+      if (queue.shouldInterrupt()) io.interrupt(q);
+    },
+  };
+}
+
+/** The device-readable bytes of a chain after the virtio-net header, or undefined if too short. */
+export function gather(dev: VirtioNetDevice, c: Chain): Uint8Array | undefined {
+  if (c.readableBytes < S.NET_HDR_SIZE) return undefined;
+  const out = new Uint8Array(c.readableBytes - S.NET_HDR_SIZE);
+  let skip = S.NET_HDR_SIZE;
+  let at = 0;
+  for (const s of c.segments) {
+    if (s.write) break;
+    const from = Math.min(skip, s.len);
+    skip -= from;
+    if (s.len - from > 0) {
+      dev.mem.readInto(s.addr + from, s.len - from, out, at);
+      at += s.len - from;
+    }
+  }
+  return out;
+}
+
+function scatter(dev: VirtioNetDevice, c: Chain, hdr: Uint8Array, frame: Uint8Array): void {
+  const all = new Uint8Array(hdr.length + frame.length);
+  all.set(hdr, 0);
+  all.set(frame, hdr.length);
+  let at = 0;
+  for (const s of c.segments) {
+    if (at >= all.length) break;
+    const n = Math.min(s.len, all.length - at);
+    dev.mem.write(s.addr, all.subarray(at, at + n));
+    at += n;
+  }
+}
+
+/** vhost's weight: chains per run of the worker before it requeues itself (VHOST_NET_PKT_WEIGHT). */
+export const TX_BUDGET = 256;
+
+export interface ThreadBackendOptions {
+  kind: Exclude<BackendKind, 'vhost-user'>;
+  pairs: number;
+  plane?: DataPlane;
+  /** Hand a frame to the host network; called on the backend's thread with its meter. */
+  hostTransmit: (frame: Uint8Array, m: Meter, ctx: Context) => void;
+}
+
+/**
+ * A backend whose data plane runs on a thread that sleeps until kicked: QEMU's main loop (one
+ * for all queues) or one vhost worker per queue pair.
+ */
+export class ThreadBackend implements VirtioBackend {
+  readonly name: string;
+  readonly env: HostEnv;
+  readonly opts: ThreadBackendOptions;
+  readonly costs: PlaneCosts;
+  readonly plane: DataPlane;
+  readonly threads: SerialThread[];
+  dev: VirtioNetDevice | undefined;
+  /** A service job is queued or running for this TX queue. */
+  #scheduled = new Set<number>();
+
+  constructor(env: HostEnv, opts: ThreadBackendOptions) {
+    this.env = env;
+    this.opts = opts;
+    this.name = opts.kind;
+    this.costs = PLANE_COSTS[opts.kind];
+    this.plane = opts.plane ?? builtinPlane(this.costs);
+    const names = opts.kind === 'qemu' ? ['QEMU main loop'] : Array.from({ length: opts.pairs }, (_, p) => threadName(opts.kind, p));
+    this.threads = names.map((n) => new SerialThread(env, n));
+  }
+
+  thread(pair: number): SerialThread {
+    return this.threads[Math.min(pair, this.threads.length - 1)]!;
+  }
+
+  activate(dev: VirtioNetDevice): void {
+    this.dev = dev;
+  }
+
+  kick(q: number, m: Meter): void {
+    if (q % 2 === 0) return; // RX kicks only mean "buffers posted": the next receive finds them
+    if (this.#scheduled.has(q)) return;
+    this.#scheduled.add(q);
+    const wake = this.opts.kind === 'qemu' ? 0 : COSTS.kthreadWakeLatency.ns;
+    this.thread(q >> 1).submit(m.t + wake, (tm) => this.#serveTx(q, tm, true));
+  }
+
+  #serveTx(q: number, m: Meter, woken: boolean): void {
+    const dev = this.dev;
+    const queue = dev?.queues[q];
+    if (!dev || !queue || !dev.live) {
+      this.#scheduled.delete(q);
+      return;
+    }
+    const c = this.costs;
+    if (woken) {
+      if (this.opts.kind === 'qemu') {
+        m.charge('qemu', COSTS.qemuEventLoopWake.ns, 'qemu-wakeup', `main loop: ioeventfd of vq ${q} readable`);
+        this.env.metrics.count(m.t, 'syscalls', 2); // ppoll + read(eventfd)
+      } else {
+        m.charge(c.ctx, COSTS.eventfdSignal.ns, 'backend-wakeup', `${this.name}: worker runs handle_tx`);
+      }
+    }
+    queue.disableKicks();
+    const io = this.#io(m);
+    for (;;) {
+      const more = this.plane.serveTx(q, queue, io, TX_BUDGET);
+      if (!dev.live) break;
+      if (more) {
+        // Weight reached: requeue behind other work (vhost_poll_queue), kicks still off.
+        this.thread(q >> 1).submit(m.t, (tm) => this.#serveTx(q, tm, false));
+        return;
+      }
+      if (!queue.enableKicks()) break;
+      // Buffers arrived while re-enabling: the race window — look again.
+      queue.disableKicks();
+    }
+    this.#scheduled.delete(q);
+  }
+
+  #io(m: Meter): PlaneIo {
+    const dev = this.dev!;
+    const c = this.costs;
+    return {
+      m,
+      dev,
+      transmit: (frame, pkt) => {
+        m.charge(c.ctx, c.hostTx + copyCost(frame.length), 'host-tx', () => `${c.hostTxLabel} ${frame.length} B`, pkt);
+        this.env.metrics.count(m.t, 'bytesCopied', frame.length);
+        if (c.txSyscalls) this.env.metrics.count(m.t, 'syscalls', c.txSyscalls);
+        this.opts.hostTransmit(frame, m, c.ctx);
+      },
+      interrupt: (q) => {
+        m.charge(c.ctx, c.signal, 'irqfd', c.signalLabel);
+        if (c.signalSyscalls) this.env.metrics.count(m.t, 'syscalls', c.signalSyscalls);
+        dev.interrupt(q, m.t);
+      },
+    };
+  }
+
+  #rxPending = new Map<number, Uint8Array[]>();
+
+  /** Frames from the host network for queue pair `pair` (tap readable / socket data ready) at `at`. */
+  deliver(pair: number, frames: Uint8Array[], at: Ns): void {
+    this.env.sched.at(at, () => {
+      const list = this.#rxPending.get(pair);
+      if (list) {
+        list.push(...frames); // a job is already queued: it takes these too
+        return;
+      }
+      this.#rxPending.set(pair, [...frames]);
+      const wake = this.opts.kind === 'qemu' ? 0 : COSTS.kthreadWakeLatency.ns;
+      this.thread(pair).submit(at + wake, (m) => this.#serveRx(pair, m));
+    });
+  }
+
+  #serveRx(pair: number, m: Meter): void {
+    const frames = this.#rxPending.get(pair) ?? [];
+    this.#rxPending.delete(pair);
+    const dev = this.dev;
+    const q = S.rxQueueIndex(pair);
+    const queue = dev?.queues[q];
+    if (!dev || !queue || !dev.live) return;
+    const c = this.costs;
+    if (this.opts.kind === 'qemu') {
+      m.charge('qemu', COSTS.qemuEventLoopWake.ns, 'qemu-wakeup', 'main loop: tap readable');
+      this.env.metrics.count(m.t, 'syscalls', 1);
+    } else m.charge(c.ctx, COSTS.eventfdSignal.ns, 'backend-wakeup', `${this.name}: handle_rx`);
+    const io = this.#io(m);
+    for (const f of frames) {
+      if (this.opts.kind === 'qemu') {
+        m.charge('host-kernel', COSTS.tapReadSyscall.ns + copyCost(f.length), 'tap-read', () => `tap read() ${f.length} B`);
+        this.env.metrics.count(m.t, 'syscalls', 1);
+        this.env.metrics.count(m.t, 'bytesCopied', f.length);
+      } else m.charge(c.ctx, c.hostTx, 'host-rx', () => `${this.name}: recvmsg ${f.length} B`);
+      if (!this.plane.receive(q, queue, f, io)) {
+        if (!dev.live) return;
+        this.env.metrics.count(m.t, 'drops');
+        m.mark(c.ctx, 'drop', 'no RX buffer posted: frame dropped');
+      }
+    }
+    this.plane.flushRx?.(q, queue, io);
+  }
+}
+
+export function threadName(kind: BackendKind, pair: number): string {
+  if (kind === 'vhost-net') return `vhost worker ${pair}`;
+  if (kind === 'xen-netback') return `netback ${pair}`;
+  if (kind === 'vmxnet3') return `vmxnet3 backend ${pair}`;
+  return 'QEMU main loop';
+}
