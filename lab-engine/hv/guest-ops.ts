@@ -14,8 +14,8 @@ export type GuestOp =
   | { op: 'mmio-write'; offset: number; value: number; pkt?: number }
   /** End of interrupt to the local APIC (xAPIC without APICv: APIC_ACCESS exit, in KVM). */
   | { op: 'eoi'; edge?: boolean }
-  /** HLT: nothing to do until an interrupt arrives. */
-  | { op: 'halt'; reason: string };
+  /** HLT: nothing to do until an interrupt arrives, or until the guest timer at `untilNs`. */
+  | { op: 'halt'; reason: string; untilNs?: number };
 
 /** A guest activity. `next(value)` passes the result of an mmio-read back in. */
 export type GuestTask = Generator<GuestOp, void, number>;

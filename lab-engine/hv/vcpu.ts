@@ -38,6 +38,8 @@ export class Vcpu {
   /** An IPI was sent while the guest ran: the next boundary is an EXTERNAL_INTERRUPT exit. */
   #kicked = false;
   #resumeValue = 0;
+  /** Identifies the current halt, so a stale guest-timer wake-up is ignored. */
+  #haltToken = 0;
   #stepScheduled = false;
   /** True while this thread is executing an operation (device code runs synchronously in it). */
   #executing = false;
@@ -121,6 +123,7 @@ export class Vcpu {
       // Wake the blocked vCPU thread (kvm_vcpu_kick → scheduler wake-up), then inject.
       // Scheduler latency, not CPU work: the thread is asleep until it runs again.
       this.#mode = 'exit';
+      this.#haltToken++;
       this.env.trace.emit(at, COSTS.haltWakeup.ns, 'kvm', 'wakeup', 'wake the halted vCPU thread');
       this.env.sched.at(at + COSTS.haltWakeup.ns, () => {
         const m = new Meter(this.env, this.#slot, this.env.sched.now);
@@ -254,6 +257,17 @@ export class Vcpu {
           return;
         }
         this.#mode = 'halted';
+        if (op.untilNs !== undefined) {
+          // A guest timer (hrtimer → local APIC timer, which KVM emulates) ends the idle period.
+          const due = Math.max(op.untilNs, m.t);
+          const token = ++this.#haltToken;
+          this.env.sched.at(due, () => {
+            if (this.#mode !== 'halted' || token !== this.#haltToken) return;
+            this.#mode = 'exit';
+            this.env.trace.emit(due, COSTS.haltWakeup.ns, 'kvm', 'wakeup', 'guest timer fires: wake the halted vCPU thread');
+            this.env.sched.at(due + COSTS.haltWakeup.ns, () => this.#enter(new Meter(this.env, this.#slot, this.env.sched.now)));
+          });
+        }
         return;
     }
   }

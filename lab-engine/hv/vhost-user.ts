@@ -78,6 +78,7 @@ export class PollBackend implements VirtioBackend {
   readonly plane: DataPlane;
   dev: VirtioNetDevice | undefined;
   #slot: ResourceSlot;
+  #spinSlot: ResourceSlot;
   #state: CoreState = 'sleeping';
   #spinSince = 0;
   #idleSince = 0;
@@ -92,6 +93,7 @@ export class PollBackend implements VirtioBackend {
     this.opts = opts;
     this.plane = opts.plane ?? builtinPlane(POLL_COSTS);
     this.#slot = env.metrics.resource('poll-mode core');
+    this.#spinSlot = env.metrics.resource('poll-mode core (spinning)', true);
   }
 
   activate(dev: VirtioNetDevice): void {
@@ -182,12 +184,13 @@ export class PollBackend implements VirtioBackend {
     this.#spinSince = t;
   }
 
+  /** Charge the spin that ends now (from #spinSince). */
   #endSpin(m: Meter): void {
-    if (this.#state === 'spinning' && m.t > this.#spinSince) {
-      const from = this.#spinSince;
-      m.t = from;
-      m.charge('poll', this.env.sched.now - from, 'spin', 'poll: rings empty');
+    const now = this.env.sched.now;
+    if (this.#state === 'spinning' && now > this.#spinSince) {
+      new Meter(this.env, this.#spinSlot, this.#spinSince).charge('poll', now - this.#spinSince, 'spin', 'poll: rings empty');
     }
+    m.t = now;
   }
 
   #policy<T>(f: () => T, t: Ns): T | undefined {
@@ -205,9 +208,8 @@ export class PollBackend implements VirtioBackend {
     const dev = this.dev;
     if (!dev || !dev.live) return;
     const now = this.env.sched.now;
-    const m = new Meter(this.env, this.#slot, this.#state === 'spinning' ? this.#spinSince : now);
+    const m = new Meter(this.env, this.#slot, now);
     this.#endSpin(m);
-    m.t = now;
     this.#state = 'busy';
     const pending = this.#pendingTx() + this.#rxFrames.length;
     if (pending === 0) return this.#idle(m);
@@ -274,7 +276,7 @@ export class PollBackend implements VirtioBackend {
   /** Close the books at the end of the run: a spinning core was busy until now. */
   finish(t: Ns): void {
     if (this.#state !== 'spinning') return;
-    const m = new Meter(this.env, this.#slot, this.#spinSince);
+    const m = new Meter(this.env, this.#spinSlot, this.#spinSince);
     if (t > this.#spinSince) m.charge('poll', t - this.#spinSince, 'spin', 'poll: rings empty');
     this.#spinSince = t;
   }

@@ -48,6 +48,13 @@ export interface ParavirtConfig {
   /** RX workload offered load, Gbit/s; 'bursty' adds seeded on/off bursts (vhost-poll lab). */
   offeredGbps: number;
   arrival?: 'steady' | 'bursty';
+  /**
+   * TX workload in bursts: after every `frames` frames the guest application idles for
+   * `gapNs(i)` (the vCPU halts until a guest timer), so backends see on/off traffic.
+   */
+  txBursts?: { frames: number; gapNs: (burstIndex: number) => Ns };
+  /** Record each TX frame's latency (guest xmit → peer) in metrics.latency. */
+  txLatency?: boolean;
   startIdx?: number;
   ramBytes: number;
   /** Replace the backend's data plane (virtio-backend lab) or the poll policy (vhost-poll lab). */
@@ -136,12 +143,20 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
   // ── Peer ────────────────────────────────────────────────────────────────────────────────
   let deliveredTx = 0;
   let wireDrops = 0;
+  const sentAt = new Map<number, Ns>();
   const reclaimedAll = (): number => driver.pairs.reduce((s, p) => s + p.reclaimed, 0);
   const txSettled = (): boolean => deliveredTx + wireDrops >= cfg.packets;
   const peerReceive = (bytes: Uint8Array | undefined, len: number, pkt: number | undefined, t: Ns): void => {
     env.trace.emit(t, 0, 'peer', 'peer-rx', () => `peer received ${len + 4} B`, pkt);
     if (bytes) cfg.onFrameToPeer?.(bytes, t);
     if (cfg.workload === 'tx') {
+      if (cfg.txLatency && pkt !== undefined) {
+        const t0 = sentAt.get(pkt);
+        if (t0 !== undefined) {
+          env.metrics.latency(t, t - t0);
+          sentAt.delete(pkt);
+        }
+      }
       env.metrics.delivered(t, len + 4, 'tx');
       deliveredTx++;
       if (txSettled() && reclaimedAll() >= cfg.packets) finish();
@@ -228,8 +243,17 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
       const mine: number[] = [];
       for (let pkt = p; pkt < cfg.packets; pkt += driver.pairs.length) mine.push(pkt);
       for (let i = 0; i < mine.length; i++) {
+        if (cfg.txBursts && i > 0 && i % cfg.txBursts.frames === 0) {
+          yield* pair.kick();
+          const until = env.sched.now + Math.max(0, Math.round(cfg.txBursts.gapNs(i / cfg.txBursts.frames - 1)));
+          while (env.sched.now < until) {
+            if (pmd) yield { op: 'compute', ns: Math.min(1_000, until - env.sched.now), kind: 'guest-app', label: 'application idle between bursts' };
+            else yield { op: 'halt', reason: 'application idle between bursts', untilNs: until };
+          }
+        }
         const frame = makeFrame(mine[i]!);
         cfg.onGuestFrameSent?.(frame);
+        if (cfg.txLatency) sentAt.set(frame.pkt, env.sched.now);
         const more = cfg.burst > 1 && (i + 1) % cfg.burst !== 0 && i < mine.length - 1;
         for (;;) {
           const ok = yield* pair.xmit(frame, more);

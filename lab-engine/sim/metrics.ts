@@ -20,6 +20,8 @@ const MAX_BUCKETS = 256;
 export interface ResourceSlot {
   readonly name: string;
   busy: number;
+  /** Time spent busy-waiting (a poll-mode core spinning on empty rings): reported, never the bottleneck. */
+  readonly spin: boolean;
 }
 const FIRST_BUCKET_NS = 10_000;
 
@@ -60,10 +62,10 @@ export class MetricsRecorder {
   readonly #resources = new Map<string, ResourceSlot>();
 
   /** The accounting slot of a serial resource; keep it (one Map lookup, not one per charge). */
-  resource(name: string): ResourceSlot {
+  resource(name: string, spin = false): ResourceSlot {
     let r = this.#resources.get(name);
     if (!r) {
-      r = { name, busy: 0 };
+      r = { name, busy: 0, spin };
       this.#resources.set(name, r);
     }
     return r;
@@ -213,10 +215,10 @@ export class MetricsRecorder {
     const utilization: Record<string, number> = {};
     let bottleneck = 'none';
     let best = -1;
-    for (const { name, busy: b } of [...this.#resources.values()].sort((x, y) => (x.name < y.name ? -1 : 1))) {
+    for (const { name, busy: b, spin } of [...this.#resources.values()].sort((x, y) => (x.name < y.name ? -1 : 1))) {
       const u = windowNs ? round(b / windowNs, 4) : 0;
       utilization[name] = u;
-      if (u > best) {
+      if (!spin && u > best) {
         best = u;
         bottleneck = name;
       }
