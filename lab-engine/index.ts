@@ -62,4 +62,5 @@ export { formatGradeText } from './grader/format.ts';
 export { runCell, CELL_API_DTS } from './sandbox/cell.ts';
 export { compileModule } from './sandbox/compile.ts';
 export { E1000_REGISTER_TABLE } from './hw/e1000/regs.ts';
+export { ringSnapshot, RING_STEPS, type RingSnapshot, type RingStep } from './scenarios/ring-demo.ts';
 export { hashText } from './sim/hash.ts';

@@ -276,6 +276,11 @@ export class DriverQueue<T> {
     this.mem.write16(layout.avail + S.usedEventOffset(size), start);
   }
 
+  /** The descriptor the next add() will use as its head. */
+  peekFreeHead(): number {
+    return this.#freeHead;
+  }
+
   /** Buffers the driver has made available and not yet reclaimed. */
   get inFlight(): number {
     return S.wrap16(this.#availShadow - this.lastUsed);
