@@ -11,6 +11,7 @@
  * - <SpecRef href="https://…">QEMU hw/net/e1000.c</SpecRef>
  * - <Figure caption="…">…</Figure>  or  <Figure src="figures/x.svg" alt="…" caption="…" />
  * - <RegisterTable />  or  <RegisterTable group="tx" />
+ * - <RingDiagram step="driver-added" />   a split virtqueue from the engine's ringSnapshot(step)
  * - <ReferenceRun scenario="emulation-tx" options={{ size: 64, packets: 2000 }}
  *     rows={[['exitsPerPacket', 'exits per packet'], ['throughputGbps', 'Gbit/s']]} caption="…" />
  *
@@ -23,3 +24,4 @@ export { default as SpecRef } from './SpecRef.astro';
 export { default as Figure } from './Figure.astro';
 export { default as RegisterTable } from './RegisterTable.astro';
 export { default as ReferenceRun } from './ReferenceRun.astro';
+export { default as RingDiagram } from './RingDiagram.astro';
