@@ -112,7 +112,8 @@ export class VirtioNetDriver {
         yield* w(COMMON.queueDescLo, lay.desc);
         yield* w(COMMON.queueDriverLo, lay.avail);
         yield* w(COMMON.queueDeviceLo, lay.used);
-        yield* w(COMMON.queueMsixVector, p);
+        // A poll-mode driver takes no interrupts: VIRTIO_MSI_NO_VECTOR (§4.1.5.1.2).
+        yield* w(COMMON.queueMsixVector, this.cfg.pmd ? 0xffff : p);
         yield* w(COMMON.queueEnable, 1);
       }
       this.pairs.push(new VirtioPair(this, p, L, eventIdx));
@@ -137,6 +138,8 @@ export class VirtioPair {
   /** Workload callbacks. */
   onRxFrame: (bytes: Uint8Array, t: Ns) => void = () => {};
   onTxReclaimed: (pkt: number) => void = () => {};
+  /** A TX chain was made available: its head, the avail index it went in at, and whether it is indirect. */
+  onTxAdded: (frame: GuestFrame, head: number, availIdx: number, indirect: boolean) => void = () => {};
   reclaimed = 0;
   framesQueued = 0;
   stopped = false;
@@ -177,7 +180,7 @@ export class VirtioPair {
 
   descriptorsFor(frame: GuestFrame): number {
     const parts = 1 + frame.fragments.length;
-    return this.drv.cfg.indirect && this.drv.has(S.VIRTIO_F_INDIRECT_DESC) ? 1 : parts;
+    return this.drv.cfg.indirect && this.drv.has(S.VIRTIO_F_INDIRECT_DESC) && frame.fragments.length >= 2 ? 1 : parts;
   }
 
   /** free_old_xmit: reclaim every TX buffer the device has used. */
@@ -229,8 +232,12 @@ export class VirtioPair {
       off += f.len;
     }
     const out = [{ addr: hdrAddr, len: S.NET_HDR_SIZE }, ...frame.fragments.map((f) => ({ addr: f.gpa, len: f.len }))];
-    const useIndirect = this.drv.cfg.indirect && this.drv.has(S.VIRTIO_F_INDIRECT_DESC);
+    // Like Linux, indirect only pays for chains of several parts (here: header + 2 or more fragments).
+    const useIndirect = this.drv.cfg.indirect && this.drv.has(S.VIRTIO_F_INDIRECT_DESC) && frame.fragments.length >= 2;
+    const head = this.tx.peekFreeHead();
+    const availSlot = this.tx.availIdx;
     this.tx.add(out, [], { pkt: frame.pkt }, useIndirect);
+    this.onTxAdded(frame, head, availSlot, useIndirect);
     this.framesQueued++;
     this.#unkicked++;
     if (!more) yield* this.kick(frame.pkt);

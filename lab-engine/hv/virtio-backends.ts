@@ -102,6 +102,7 @@ export function builtinPlane(costs: PlaneCosts): DataPlane {
           return false;
         }
         const c = r.chain;
+        dev.env.trace.mixData(c.segments[c.segments.length - 1]?.addr ?? 0);
         m.charge(costs.ctx, chainCost(c), 'vq-pop', () => `pop TX chain head ${c.head} (${c.descriptors} desc)`);
         const frame = gather(dev, c);
         if (!frame) {
@@ -125,6 +126,7 @@ export function builtinPlane(costs: PlaneCosts): DataPlane {
         return false;
       }
       const c = r.chain;
+      dev.env.trace.mixData(c.segments[c.segments.length - 1]?.addr ?? 0);
       m.charge(costs.ctx, chainCost(c), 'vq-pop', () => `pop RX chain head ${c.head}`);
       const need = S.NET_HDR_SIZE + frame.length;
       if (c.readableBytes > 0 || c.writableBytes < need) {
@@ -177,8 +179,12 @@ function scatter(dev: VirtioNetDevice, c: Chain, hdr: Uint8Array, frame: Uint8Ar
   }
 }
 
-/** vhost's weight: chains per run of the worker before it requeues itself (VHOST_NET_PKT_WEIGHT). */
-export const TX_BUDGET = 256;
+/**
+ * Chains served per step of a backend thread. A step's ring effects (used entries, the
+ * interrupt decision) happen when it starts while its cost runs on, so steps are kept short:
+ * the thread then requeues itself at the step's end (as vhost requeues past its weight).
+ */
+export const TX_STEP = 8;
 
 export interface ThreadBackendOptions {
   kind: Exclude<BackendKind, 'vhost-user'>;
@@ -186,6 +192,8 @@ export interface ThreadBackendOptions {
   plane?: DataPlane;
   /** Hand a frame to the host network; called on the backend's thread with its meter. */
   hostTransmit: (frame: Uint8Array, m: Meter, ctx: Context) => void;
+  /** Backpressure from the host network: until when TX must wait (a full socket buffer/qdisc). */
+  txBlockedUntil?: (at: Ns) => Ns;
 }
 
 /**
@@ -246,19 +254,32 @@ export class ThreadBackend implements VirtioBackend {
       }
     }
     queue.disableKicks();
-    const io = this.#io(m);
-    for (;;) {
-      const more = this.plane.serveTx(q, queue, io, TX_BUDGET);
-      if (!dev.live) break;
-      if (more) {
-        // Weight reached: requeue behind other work (vhost_poll_queue), kicks still off.
-        this.thread(q >> 1).submit(m.t, (tm) => this.#serveTx(q, tm, false));
-        return;
-      }
-      if (!queue.enableKicks()) break;
-      // Buffers arrived while re-enabling: the race window — look again.
-      queue.disableKicks();
+    const again = (at: Ns): void => this.thread(q >> 1).submit(at, (tm) => this.#serveTx(q, tm, false));
+    const blocked = this.opts.txBlockedUntil?.(m.t) ?? m.t;
+    if (blocked > m.t) {
+      // The socket/qdisc is full: sleep until it drains (vhost waits for the socket's write
+      // space), kicks still off. No CPU is used meanwhile.
+      again(blocked);
+      return;
     }
+    const before = queue.lastAvail;
+    const more = this.plane.serveTx(q, queue, this.#io(m), TX_STEP);
+    if (!dev.live) {
+      this.#scheduled.delete(q);
+      return;
+    }
+    if (more) {
+      again(m.t);
+      return;
+    }
+    // Drained: ask for kicks again, then re-check (the race window): buffers that arrived
+    // meanwhile are served at once instead of waiting for a kick that will not come.
+    if (queue.enableKicks() && queue.lastAvail !== before) {
+      queue.disableKicks();
+      again(m.t);
+      return;
+    }
+    // (A data plane that made no progress on pending chains is not polled again: it would spin.)
     this.#scheduled.delete(q);
   }
 

@@ -26,6 +26,15 @@ export class Wire {
   }
   readonly #slot: ResourceSlot;
 
+  /**
+   * Until when a sender should hold back (a full qdisc, a NIC TX ring with no free slots): the
+   * time the backlog falls to half the drop limit, or `at` when there is room now.
+   */
+  blockedUntil(at: Ns): Ns {
+    const high = this.maxBacklogNs / 2;
+    return this.#busyUntil - at > high ? this.#busyUntil - high : at;
+  }
+
   /** Send a frame of `frameBytes` (FCS included) at time `at`; `arrive` runs at the far end. */
   send(frameBytes: number, at: Ns, arrive: (t: Ns) => void, pkt?: number): boolean {
     const start = Math.max(at, this.#busyUntil);

@@ -64,6 +64,8 @@ export interface ParavirtConfig {
   onFrameToPeer?: (bytes: Uint8Array, t: Ns) => void;
   onGuestFrameSent?: (frame: GuestFrame) => void;
   onGuestFrameReceived?: (bytes: Uint8Array, t: Ns) => void;
+  /** A TX chain was added to the avail ring (before any kick): observers and fault injection. */
+  onTxAdded?: (pair: VirtioPair, frame: GuestFrame, head: number, availIdx: number, indirect: boolean) => void;
   /** The peer sends these bytes for RX frame `pkt` (default: a pattern frame). */
   makeRxFrame?: (pkt: number) => Uint8Array;
   untilNs?: Ns;
@@ -192,10 +194,11 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
     }, pkt);
   };
 
+  const txBlockedUntil = (at: Ns): Ns => toPeer.blockedUntil(at);
   const policyError = (message: string, t: Ns): void => host.fail({ severity: 'error', code: 'learner-threw', message, t });
   host.backend = pollBackend
-    ? new PollBackend(env, { pairs: pairsWanted, policy: cfg.policy ?? BUSY_POLL, plane: cfg.plane, hostTransmit: (f, m) => hostTransmit(f, m, 'poll'), onPolicyError: policyError })
-    : new ThreadBackend(env, { kind: cfg.backend as Exclude<BackendKind, 'vhost-user'>, pairs: pairsWanted, plane: cfg.plane, hostTransmit });
+    ? new PollBackend(env, { pairs: pairsWanted, policy: cfg.policy ?? BUSY_POLL, plane: cfg.plane, hostTransmit: (f, m) => hostTransmit(f, m, 'poll'), onPolicyError: policyError, txBlockedUntil })
+    : new ThreadBackend(env, { kind: cfg.backend as Exclude<BackendKind, 'vhost-user'>, pairs: pairsWanted, plane: cfg.plane, hostTransmit, txBlockedUntil });
   dev.backend = host.backend;
   if (cfg.backend === 'xen-netback') dev.notifyExit = 'VMCALL';
   dev.onNeedsReset = () => {
@@ -238,6 +241,7 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
     const pair = driver.pairs[p];
     if (!pair) return;
     pair.onRxFrame = deliverRx;
+    if (cfg.onTxAdded) pair.onTxAdded = (frame, head, availIdx, indirect) => cfg.onTxAdded!(pair, frame, head, availIdx, indirect);
     const pmd = cfg.guestPmd;
     if (cfg.workload === 'tx') {
       const mine: number[] = [];
@@ -321,7 +325,8 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
       const bytes = cfg.makeRxFrame ? cfg.makeRxFrame(pkt) : frames.make(pkt, frameLen, 'pattern').bytes;
       sendToHost(bytes, env.sched.now, pkt % driver.pairs.length);
       if (next >= cfg.packets) return;
-      let wait = gap;
+      // A real sender's gaps jitter a little (±5 %, seeded); bursty traffic adds idle periods.
+      let wait = gap + burstRng.int(-Math.floor(gap / 20), Math.floor(gap / 20));
       if (cfg.arrival === 'bursty' && next % 16 === 0) wait = gap + burstRng.int(20_000, 200_000);
       env.sched.schedule(wait, sendNext);
     };

@@ -55,6 +55,14 @@ export class Trace {
     }
   }
 
+  /**
+   * Fold a datum that shapes the run but not its timing (a guest buffer address) into the
+   * fingerprint, so two runs that differ only in such data still hash differently.
+   */
+  mixData(v: number): void {
+    this.#mix(v);
+  }
+
   /** True while kept events are still being collected (lets callers skip building details). */
   get keeping(): boolean {
     return this.events.length < this.limit;

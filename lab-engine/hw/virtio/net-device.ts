@@ -233,7 +233,16 @@ export class VirtioNetDevice implements MmioDevice {
           return undefined;
         }
       }
-      return new DeviceQueue(this.mem, this.queueLayout(i), { eventIdx, indirect, startIdx: this.mem.read16(c.driver + S.AVAIL_IDX) });
+      // The base index: rings start zeroed (base 0); a driver resuming at another base (the lab
+      // starts near 65535) leaves it in used.idx, standing in for VHOST_SET_VRING_BASE.
+      const q = new DeviceQueue(this.mem, this.queueLayout(i), { eventIdx, indirect, startIdx: this.mem.read16(c.device + S.USED_IDX) });
+      // A TX queue starts with kicks wanted: avail_event = the base index (as vhost_enable_notify
+      // does after VHOST_SET_VRING_BASE), so the first buffer made available is notified. RX
+      // queues want no kicks: the backend takes posted buffers when frames arrive (vhost's
+      // handle_rx keeps notifications off while the guest keeps the ring stocked).
+      if (i % 2 === 1) q.enableKicks();
+      else q.disableKicks();
+      return q;
     });
     m.mark('qemu', 'virtio-status', () => `virtio-net DRIVER_OK: features lo=0x${this.driverFeatures.lo.toString(16)} hi=0x${this.driverFeatures.hi.toString(16)}`);
     this.backend?.activate(this);

@@ -85,6 +85,7 @@ export class DeviceQueue {
     this.indirect = opts.indirect;
     this.lastAvail = opts.startIdx ?? 0;
     this.usedIdx = opts.startIdx ?? 0;
+    this.#signalledUsed = this.usedIdx;
   }
 
   get size(): number {
@@ -204,9 +205,15 @@ export class DeviceQueue {
     return yes;
   }
 
-  /** Ask the driver not to kick (used.flags NO_NOTIFY; with EVENT_IDX vhost leaves avail_event behind, which has the same effect once passed). */
+  /**
+   * Ask the driver not to kick: used.flags NO_NOTIFY, or with EVENT_IDX (where the flag is
+   * ignored, §2.7.10) park avail_event just behind last_avail_idx, a point the driver has already
+   * passed, so no window [old, new) contains it until the index wraps all the way round.
+   * (vhost merely stops moving avail_event, which allows one more kick when it is passed.)
+   */
   disableKicks(): void {
     if (!this.eventIdx) this.mem.write16(this.layout.used + S.USED_FLAGS, S.VIRTQ_USED_F_NO_NOTIFY);
+    else this.mem.write16(this.layout.used + S.availEventOffset(this.layout.size), S.wrap16(this.lastAvail - 1));
   }
 
   /**
@@ -224,6 +231,7 @@ export class DeviceQueue {
   resync(idx: number): void {
     this.lastAvail = idx;
     this.usedIdx = idx;
+    this.#signalledUsed = idx;
     this.#signalledValid = false;
   }
 }
@@ -274,6 +282,9 @@ export class DriverQueue<T> {
     this.mem.write16(layout.used + S.USED_IDX, start);
     this.mem.write16(layout.avail + S.AVAIL_FLAGS, 0);
     this.mem.write16(layout.avail + S.usedEventOffset(size), start);
+    // Ring memory starts out describing the base index (a zeroed ring when start = 0): the
+    // device's avail_event too, as if it had resumed at this base (VHOST_SET_VRING_BASE).
+    this.mem.write16(layout.used + S.availEventOffset(size), start);
   }
 
   /** The descriptor the next add() will use as its head. */
