@@ -121,6 +121,10 @@ export class VirtioNetDriver {
     // RX buffers are posted before DRIVER_OK (virtnet_open fills the rings).
     for (const pair of this.pairs) pair.fillRx();
     yield* w(COMMON.deviceStatus, base | S.STATUS_FEATURES_OK | S.STATUS_DRIVER_OK);
+    // virtnet_open: kick each RX queue for the buffers just posted, if the device wants it.
+    for (const pair of this.pairs) {
+      if (pair.rx.kickPrepare()) yield { op: 'mmio-write', offset: BAR.notify + BAR.notifyMultiplier * S.rxQueueIndex(pair.index), value: S.rxQueueIndex(pair.index) };
+    }
   }
 }
 

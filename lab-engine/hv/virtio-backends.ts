@@ -230,7 +230,10 @@ export class ThreadBackend implements VirtioBackend {
   }
 
   kick(q: number, m: Meter): void {
-    if (q % 2 === 0) return; // RX kicks only mean "buffers posted": the next receive finds them
+    if (q % 2 === 0) {
+      this.#rxKick(q, m.t);
+      return;
+    }
     if (this.#scheduled.has(q)) return;
     this.#scheduled.add(q);
     const wake = this.opts.kind === 'qemu' ? 0 : COSTS.kthreadWakeLatency.ns;
@@ -303,50 +306,111 @@ export class ThreadBackend implements VirtioBackend {
     };
   }
 
-  #rxPending = new Map<number, Uint8Array[]>();
+  /**
+   * Per pair: frames waiting in the tap/socket queue, whether a job to serve them is queued,
+   * and whether the backend is waiting for the guest to post RX buffers (an RX kick).
+   */
+  #rx = new Map<number, { frames: Uint8Array[]; scheduled: boolean; waitingForBuffers: boolean }>();
+
+  #rxState(pair: number) {
+    let st = this.#rx.get(pair);
+    if (!st) {
+      st = { frames: [], scheduled: false, waitingForBuffers: false };
+      this.#rx.set(pair, st);
+    }
+    return st;
+  }
 
   /** Frames from the host network for queue pair `pair` (tap readable / socket data ready) at `at`. */
   deliver(pair: number, frames: Uint8Array[], at: Ns): void {
     this.env.sched.at(at, () => {
-      const list = this.#rxPending.get(pair);
-      if (list) {
-        list.push(...frames); // a job is already queued: it takes these too
-        return;
+      const st = this.#rxState(pair);
+      for (const f of frames) {
+        // The tap's queue is bounded (txqueuelen 1000): beyond it the host drops.
+        if (st.frames.length >= TAP_QUEUE_LEN) this.env.metrics.count(at, 'drops');
+        else st.frames.push(f);
       }
-      this.#rxPending.set(pair, [...frames]);
-      const wake = this.opts.kind === 'qemu' ? 0 : COSTS.kthreadWakeLatency.ns;
-      this.thread(pair).submit(at + wake, (m) => this.#serveRx(pair, m));
+      if (!st.scheduled && !st.waitingForBuffers) this.#scheduleRx(pair, at, true);
     });
   }
 
-  #serveRx(pair: number, m: Meter): void {
-    const frames = this.#rxPending.get(pair) ?? [];
-    this.#rxPending.delete(pair);
+  #scheduleRx(pair: number, at: Ns, woken: boolean): void {
+    const st = this.#rxState(pair);
+    st.scheduled = true;
+    const wake = woken && this.opts.kind !== 'qemu' ? COSTS.kthreadWakeLatency.ns : 0;
+    this.thread(pair).submit(at + wake, (m) => this.#serveRx(pair, m, woken));
+  }
+
+  /** The guest posted RX buffers after the backend ran out: resume delivering (qemu_flush_queued_packets / vhost handle_rx). */
+  #rxKick(q: number, at: Ns): void {
+    const pair = q >> 1;
+    const st = this.#rxState(pair);
+    if (!st.waitingForBuffers || st.scheduled) return;
+    st.waitingForBuffers = false;
+    this.#scheduleRx(pair, at, true);
+  }
+
+  #serveRx(pair: number, m: Meter, woken: boolean): void {
+    const st = this.#rxState(pair);
+    st.scheduled = false;
     const dev = this.dev;
     const q = S.rxQueueIndex(pair);
     const queue = dev?.queues[q];
     if (!dev || !queue || !dev.live) return;
     const c = this.costs;
-    if (this.opts.kind === 'qemu') {
-      m.charge('qemu', COSTS.qemuEventLoopWake.ns, 'qemu-wakeup', 'main loop: tap readable');
-      this.env.metrics.count(m.t, 'syscalls', 1);
-    } else m.charge(c.ctx, COSTS.eventfdSignal.ns, 'backend-wakeup', `${this.name}: handle_rx`);
+    if (woken) {
+      if (this.opts.kind === 'qemu') {
+        m.charge('qemu', COSTS.qemuEventLoopWake.ns, 'qemu-wakeup', 'main loop: tap readable');
+        this.env.metrics.count(m.t, 'syscalls', 1);
+      } else m.charge(c.ctx, COSTS.eventfdSignal.ns, 'backend-wakeup', `${this.name}: handle_rx`);
+    }
     const io = this.#io(m);
-    for (const f of frames) {
+    let served = 0;
+    while (st.frames.length > 0 && served < TX_STEP) {
+      const f = st.frames[0]!;
+      const before = queue.lastAvail;
+      if (!this.plane.receive(q, queue, f, io)) {
+        if (!dev.live) return;
+        if (queue.lastAvail !== before) {
+          // The data plane took a buffer yet refused the frame: it is lost.
+          st.frames.shift();
+          this.env.metrics.count(m.t, 'drops');
+          m.mark(c.ctx, 'drop', 'RX buffer taken but frame not delivered: dropped');
+          continue;
+        }
+        if (queue.pending() > 0) {
+          // Buffers are there but the data plane would not take one: drop rather than spin.
+          st.frames.shift();
+          this.env.metrics.count(m.t, 'drops');
+          m.mark(c.ctx, 'drop', 'RX buffer available but not used: frame dropped');
+          continue;
+        }
+        // No buffer posted: the frame stays queued; ask the guest to kick when it refills, and
+        // re-check (buffers may have been posted meanwhile).
+        if (queue.enableKicks()) {
+          queue.disableKicks();
+          continue;
+        }
+        st.waitingForBuffers = true;
+        m.mark(c.ctx, 'rx-wait', 'RX ring empty: frames wait in the tap queue for a refill kick');
+        break;
+      }
+      st.frames.shift();
+      served++;
       if (this.opts.kind === 'qemu') {
         m.charge('host-kernel', COSTS.tapReadSyscall.ns + copyCost(f.length), 'tap-read', () => `tap read() ${f.length} B`);
         this.env.metrics.count(m.t, 'syscalls', 1);
         this.env.metrics.count(m.t, 'bytesCopied', f.length);
       } else m.charge(c.ctx, c.hostTx, 'host-rx', () => `${this.name}: recvmsg ${f.length} B`);
-      if (!this.plane.receive(q, queue, f, io)) {
-        if (!dev.live) return;
-        this.env.metrics.count(m.t, 'drops');
-        m.mark(c.ctx, 'drop', 'no RX buffer posted: frame dropped');
-      }
     }
-    this.plane.flushRx?.(q, queue, io);
+    if (served > 0) this.plane.flushRx?.(q, queue, io);
+    if (!st.waitingForBuffers) queue.disableKicks();
+    if (st.frames.length > 0 && !st.waitingForBuffers && dev.live) this.#scheduleRx(pair, m.t, false);
   }
 }
+
+/** Frames a tap device queues toward its reader before dropping (Linux tun txqueuelen default). */
+export const TAP_QUEUE_LEN = 1000;
 
 export function threadName(kind: BackendKind, pair: number): string {
   if (kind === 'vhost-net') return `vhost worker ${pair}`;

@@ -68,6 +68,8 @@ export interface ParavirtConfig {
   onTxAdded?: (pair: VirtioPair, frame: GuestFrame, head: number, availIdx: number, indirect: boolean) => void;
   /** The peer sends these bytes for RX frame `pkt` (default: a pattern frame). */
   makeRxFrame?: (pkt: number) => Uint8Array;
+  /** Called once the host is built, before it runs (lab adapters that must stop the run). */
+  onStart?: (host: ParavirtHost) => void;
   untilNs?: Ns;
   maxEvents?: number;
   traceLimit?: number;
@@ -349,6 +351,7 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
     const v = vcpus[vector];
     if (v) v.pulse(at);
   };
+  cfg.onStart?.(host);
   vcpus[0]!.start(0);
   for (let v = 1; v < vcpus.length; v++) waiting.push(vcpus[v]!);
   void ready;

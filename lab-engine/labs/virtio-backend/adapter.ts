@@ -21,7 +21,7 @@ export interface LearnerPlaneExports {
 }
 
 /** Guest-memory accesses allowed in one call before it counts as a runaway loop. */
-export const MAX_ACCESSES = 1_000_000;
+export const MAX_ACCESSES = 200_000;
 const MAX_COPY = 65_536;
 /** Simulated cost of one guest-memory access by the backend (a cache-line touch). */
 const ACCESS_NS = 5;

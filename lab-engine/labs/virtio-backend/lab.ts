@@ -115,6 +115,7 @@ export function runSeed(source: string, seed: number): SeedOutcome {
     }
     runs.push(runOne(run, seed, exp as unknown as LearnerPlaneExports));
   }
+  const findings = evaluate(seed, runs);
   // The tx run is the one the page charts; the others add their diagnostics (labelled).
   const main = runs[0]!;
   const result = main.result;
@@ -122,7 +123,7 @@ export function runSeed(source: string, seed: number): SeedOutcome {
     for (const line of r.logs) result.diagnostics.push({ severity: 'info', code: 'log', message: `(${r.run} run) ${line}` });
     if (r !== main) for (const d of r.result.diagnostics) result.diagnostics.push({ ...d, message: `(${r.run} run) ${d.message}` });
   }
-  return { seed, kind: 'ran', result, findings: evaluate(seed, runs) };
+  return { seed, kind: 'ran', result, findings };
 }
 
 function runOne(run: Run, seed: number, exp: LearnerPlaneExports): RunOutcome {
@@ -173,6 +174,9 @@ function runOne(run: Run, seed: number, exp: LearnerPlaneExports): RunOutcome {
     },
     onFrameToPeer: (bytes) => obs.frameAtPeer(bytes),
     onGuestFrameReceived: (bytes) => obs.rxAtGuest(bytes),
+    onStart: (h) => {
+      host = h;
+    },
     untilNs: 100_000_000,
     maxEvents: 2_000_000,
     extraParams: { lab: LAB_ID, run, queueSize: cfg.queueSize, startIdx: cfg.startIdx, eventIdx: cfg.eventIdx, indirect: cfg.indirect },
@@ -185,7 +189,6 @@ function runOne(run: Run, seed: number, exp: LearnerPlaneExports): RunOutcome {
   };
   declare();
   const out = runParavirt(pc);
-  host = out.host;
   return { run, result: out.result, host: out.host, obs, logs };
 }
 

@@ -26,6 +26,7 @@ function pop(q: Queue): Popped {
   let i = head;
   let steps = 0;
   let indirect = false;
+  let seenWrite = false;
   for (;;) {
     if (++steps > tableLen) return { error: `the chain from head ${head} is longer than its table: a NEXT loop` };
     const d = table + DESC_SIZE * i;
@@ -46,7 +47,8 @@ function pop(q: Queue): Popped {
       continue;
     }
     const write = (flags & VIRTQ_DESC_F_WRITE) !== 0;
-    if (!write && segs.some((s) => s.write)) return { error: `descriptor ${i} is device-readable after a device-writable one` };
+    if (!write && seenWrite) return { error: `descriptor ${i} is device-readable after a device-writable one` };
+    seenWrite ||= write;
     segs.push({ addr, len, write });
     if (!(flags & VIRTQ_DESC_F_NEXT)) break;
     if (next >= tableLen) return { error: `descriptor ${i} continues to ${next}, out of range` };
