@@ -38,16 +38,16 @@ export const CELL_API_DTS = `declare module 'iovlab' {
     /** Scenario knobs, e.g. { mitigation: false, itr: 500 }. */
     params?: Record<string, number | string | boolean>;
   }
-  export type Context = 'guest' | 'kvm' | 'qemu' | 'host-kernel' | 'wire';
+  export type Context = 'guest' | 'kvm' | 'qemu' | 'vhost' | 'host-kernel' | 'poll' | 'wire';
   export interface Metrics {
     scenario: string; seed: number; windowNs: number; events: number;
     stop: 'done' | 'until' | 'budget' | 'stalled' | 'error';
     params: Record<string, number | string | boolean>;
     counters: {
       packetsTx: number; packetsRx: number; bytesTx: number; bytesRx: number; transactions: number;
-      exits: Partial<Record<'EXTERNAL_INTERRUPT' | 'HLT' | 'IO_INSTRUCTION' | 'APIC_ACCESS' | 'EOI_INDUCED' | 'EPT_MISCONFIG' | 'MSR_WRITE', number>>;
+      exits: Partial<Record<'EXTERNAL_INTERRUPT' | 'HLT' | 'IO_INSTRUCTION' | 'APIC_ACCESS' | 'EOI_INDUCED' | 'EPT_MISCONFIG' | 'MSR_WRITE' | 'VMCALL', number>>;
       exitsTotal: number; exitsToUser: number; exitsInKernel: number; mmioReads: number; mmioWrites: number;
-      interruptsRaised: number; interruptsInjected: number; eois: number; dmaOps: number; bytesCopied: number; drops: number;
+      interruptsRaised: number; interruptsInjected: number; eois: number; dmaOps: number; bytesCopied: number; kicks: number; syscalls: number; drops: number;
     };
     busyNs: Record<Context, number>;
     derived: {
