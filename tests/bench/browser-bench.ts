@@ -13,7 +13,7 @@ export async function browserFigures(dist: string): Promise<string[]> {
   if (!existsSync(join(dist, 'index.html'))) throw new Error('no built site (run npm run build)');
   if (!existsSync('/usr/bin/chromium')) throw new Error('no /usr/bin/chromium');
   const reference = readFileSync(new URL('../../lab-engine/labs/emulated-nic/reference.ts', import.meta.url), 'utf8');
-  const labPage = pageWith(dist, '<iov-lab');
+  const labPage = pageWith(dist, 'data-lab="emulated-nic"');
   const server = await startStaticServer(dist);
   const browser = await launchBrowser();
   const out: string[] = [];

@@ -26,7 +26,7 @@ let server: { url: string; close(): Promise<void> };
 
 beforeAll(async () => {
   dir = await siteDir();
-  labPage = pageWith(dir, '<iov-lab');
+  labPage = pageWith(dir, 'data-lab="emulated-nic"');
   browser = await launchBrowser();
   server = await startStaticServer(dir);
 });
