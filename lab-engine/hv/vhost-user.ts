@@ -7,7 +7,13 @@
  *
  * What the core does when there is nothing to do is a policy (the vhost-poll lab's subject):
  * spin for a while, or re-enable notifications, re-check, and sleep until a kick (the kickfd,
- * an ioeventfd) wakes it — saving the core at the price of latency and exits.
+ * an ioeventfd) wakes it — saving the core at the price of latency and exits. The policy owns
+ * the notification protocol once the core runs: the backend suppresses kicks when the rings are
+ * enabled and never touches them again, so enabling them before sleeping, re-checking, and
+ * disabling them again when the core resumes (wake()) are the policy's calls, as they are a
+ * DPDK application's (rte_vhost_enable_guest_notification). The backend only models what the
+ * kernel does: a kick to a core that is awake leaves the kickfd readable (an eventfd counts),
+ * so the core's next sleep returns at once.
  *
  * Modelling note: a spinning core is charged for the whole time it spins, but it does not cost
  * one simulator event per empty poll: it "sees" a ring change at the first poll iteration
@@ -46,6 +52,10 @@ export interface PollPolicy {
   burst(ctx: PollCtx): number;
   /** Nothing pending: spin `ns` more and ask again, or 'sleep' until a kick. */
   idle(ctx: PollCtx): number | 'sleep';
+  /** A kick woke the sleeping core (the kickfd was read); it polls again right after. */
+  wake?(ctx: PollCtx): void;
+  /** Lab adapters: the host the backend runs on (clock, metrics), once, at construction. */
+  attach?(env: HostEnv): void;
 }
 
 /** DPDK's default: bursts of 32, never sleep. */
@@ -85,8 +95,16 @@ export class PollBackend implements VirtioBackend {
   #wakeEvent: ReturnType<HostEnv['sched']['at']> | undefined;
   #rxFrames: { pair: number; frame: Uint8Array }[] = [];
   #kicksEnabled = true;
-  /** Times the core went to sleep and was woken by a kick. */
+  /** Between a kick that wakes the sleeping core and its read() of the kickfd. */
+  #waking = false;
+  /** A kick arrived while the core was awake: the eventfd counter is non-zero. */
+  #kickfdReadable = false;
+  /** Times the core went to sleep, and times a kick (or a readable kickfd) woke it. */
   sleeps = 0;
+  wakeups = 0;
+  /** Kicks that reached the core while it was awake with notifications enabled (each a wasted VM exit). */
+  awakeKicks = 0;
+  firstAwakeKickAt: Ns | undefined;
 
   constructor(env: HostEnv, opts: PollBackendOptions) {
     this.env = env;
@@ -94,6 +112,12 @@ export class PollBackend implements VirtioBackend {
     this.plane = opts.plane ?? builtinPlane(POLL_COSTS);
     this.#slot = env.metrics.resource('poll-mode core');
     this.#spinSlot = env.metrics.resource('poll-mode core (spinning)', true);
+    opts.policy.attach?.(env);
+  }
+
+  /** Whether the TX queues currently ask the guest to kick (the last enable/disable). */
+  get notificationsEnabled(): boolean {
+    return this.#kicksEnabled;
   }
 
   activate(dev: VirtioNetDevice): void {
@@ -165,15 +189,37 @@ export class PollBackend implements VirtioBackend {
   }
 
   kick(q: number, m: Meter): void {
-    if (q % 2 === 0 || this.#state !== 'sleeping') return;
+    if (q % 2 === 0) return;
+    if (this.#state !== 'sleeping') {
+      // The eventfd counts the kick; the read() of a waking core drains it, otherwise the
+      // core's next sleep (epoll_wait) returns at once.
+      if (this.#waking) return;
+      this.#kickfdReadable = true;
+      if (this.#kicksEnabled) {
+        this.awakeKicks++;
+        this.firstAwakeKickAt ??= m.t;
+      }
+      return;
+    }
     // kickfd readable: the process's thread wakes (read() on the eventfd).
-    const at = m.t + COSTS.kthreadWakeLatency.ns;
+    this.#wake(m.t + COSTS.kthreadWakeLatency.ns);
+  }
+
+  #wake(at: Ns): void {
     this.#state = 'busy';
+    this.#waking = true;
     this.env.sched.at(at, () => {
+      this.#waking = false;
+      this.#kickfdReadable = false;
+      this.wakeups++;
       const mm = new Meter(this.env, this.#slot, this.env.sched.now);
       mm.charge('poll', COSTS.eventfdWriteSyscall.ns, 'backend-wakeup', 'kickfd readable: read() the eventfd, resume polling');
       this.env.metrics.count(mm.t, 'syscalls');
-      this.#setKicks(false);
+      const wake = this.opts.policy.wake;
+      if (wake) {
+        const ok = this.#policy(() => (wake.call(this.opts.policy, this.#ctx(mm.t)), true), mm.t);
+        if (!ok) return;
+      }
       this.#idleSince = mm.t;
       this.env.sched.at(mm.t, () => this.#loop());
     });
@@ -257,13 +303,14 @@ export class PollBackend implements VirtioBackend {
       this.#state = 'sleeping';
       this.sleeps++;
       m.mark('poll', 'sleep', this.#kicksEnabled ? 'poll core sleeps until a kick' : 'poll core sleeps with kicks still suppressed');
+      // A kick counted while the core was awake: epoll_wait returns at once.
+      if (this.#kickfdReadable) this.#wake(now);
       return;
     }
     if (typeof decision !== 'number' || !(decision > 0)) {
       this.opts.onPolicyError(`idle() must return a positive number of ns or 'sleep', got ${String(decision)}`, now);
       return;
     }
-    if (this.#kicksEnabled) this.#setKicks(false);
     this.#startSpin(now);
     if (Number.isFinite(decision)) {
       const until = now + Math.max(COSTS.pmdEmptyPoll.ns, Math.round(decision));
