@@ -1,13 +1,17 @@
 /** Every lab, by id. Adding a lab = one folder under labs/ plus one line here. */
 import type { LabInfo, SeedOutcome } from './types.ts';
 import * as emulatedNic from './emulated-nic/lab.ts';
+import * as vhostPoll from './vhost-poll/lab.ts';
 
 export interface LabDefinition {
   info: LabInfo;
   runSeed(source: string, seed: number): SeedOutcome;
 }
 
-const LABS: LabDefinition[] = [{ info: emulatedNic.LAB_INFO, runSeed: emulatedNic.runSeed }];
+const LABS: LabDefinition[] = [
+  { info: emulatedNic.LAB_INFO, runSeed: emulatedNic.runSeed },
+  { info: vhostPoll.LAB_INFO, runSeed: vhostPoll.runSeed },
+];
 
 export function listLabs(): LabInfo[] {
   return LABS.map((l) => l.info);

@@ -29,6 +29,32 @@ export const MESSAGES: Record<string, (d: Data) => string> = {
   'exits-per-packet': (d) => `seed ${s(d, 'seed')}: ${s(d, 'value')} VM exits per packet; the target is at most ${s(d, 'limit')}`,
   'itr-violated': (d) =>
     `seed ${s(d, 'seed')}: two interrupts came ${s(d, 'gap')} apart; ITR=${s(d, 'itr')} asks for at least ${s(d, 'interval')} (${s(d, 'count')} interrupts in all)`,
+  // ── vhost-poll ──
+  'poll-frame-missing': (d) =>
+    `seed ${s(d, 'seed')}: frame ${s(d, 'pkt')} never reached the peer; ${s(d, 'delivered')} of the ${s(d, 'frames')} frames did. ${s(d, 'why')}`,
+  'poll-frame-differs': (d) =>
+    `seed ${s(d, 'seed')}: frame ${s(d, 'pkt')} differs at the peer at byte ${s(d, 'byte')} (expected ${s(d, 'expected')}, got ${s(d, 'got')})`,
+  'poll-frame-length': (d) => `seed ${s(d, 'seed')}: frame ${s(d, 'pkt')} is ${s(d, 'got')} bytes at the peer, but the guest sent ${s(d, 'expected')}`,
+  'poll-extra-frames': (d) => `seed ${s(d, 'seed')}: ${s(d, 'extra')} more frame(s) reached the peer than the ${s(d, 'frames')} the guest sent`,
+  'poll-slept-suppressed': (d) =>
+    `seed ${s(d, 'seed')}: at ${s(d, 't')} the core went to sleep with notifications still suppressed (${s(d, 'how')}): the guest will not kick, so the next frame waits for ever — a lost wake-up (${s(d, 'count')} of ${s(d, 'sleeps')} sleeps). Call core.enableNotifications() before sleeping`,
+  'poll-slept-no-recheck': (d) =>
+    `seed ${s(d, 'seed')}: at ${s(d, 't')} the core went to sleep without looking at the ring after core.enableNotifications() (${s(d, 'count')} of ${s(d, 'sleeps')} sleeps): a chain the guest published between the core's last poll and the enable got no kick and would wait for ever — a lost wake-up. Re-check core.pendingTx() after enabling`,
+  'poll-slept-with-work': (d) =>
+    `seed ${s(d, 'seed')}: at ${s(d, 't')} the core went to sleep with ${s(d, 'pending')} chain(s) pending on the ring (${s(d, 'count')} of ${s(d, 'sleeps')} sleeps): no kick will announce chains that are already there`,
+  'poll-frame-waited': (d) => `seed ${s(d, 'seed')}: frame ${s(d, 'pkt')} ${s(d, 'waited')}: ${s(d, 'cause')} — a lost wake-up`,
+  'poll-bad-burst': (d) =>
+    `seed ${s(d, 'seed')}: burst() returned ${s(d, 'value')} at ${s(d, 't')}; it must return an integer from 1 to 256 (the core took ${s(d, 'used')} instead; ${s(d, 'count')} bad value(s) in all)`,
+  'poll-bad-idle': (d) =>
+    `seed ${s(d, 'seed')}: idle() returned ${s(d, 'value')} at ${s(d, 't')}; it must return a number of ns > 0 to keep polling, or 'sleep' (did a branch forget to return?). The core ${s(d, 'used')} instead; ${s(d, 'count')} bad value(s) in all`,
+  'poll-awake-kicks': (d) =>
+    `seed ${s(d, 'seed')}: ${s(d, 'count')} kicks reached the core while it was polling with notifications enabled (the first at ${s(d, 'first')}; EVENT_IDX ${s(d, 'eventIdx')}): each is a VM exit the guest paid for nothing. Disable notifications as soon as the core polls again (in wake())`,
+  'poll-exits': (d) =>
+    `seed ${s(d, 'seed')}: ${s(d, 'value')} VM exits per packet (${s(d, 'exits')} exits, ${s(d, 'kicks')} of them kicks, for ${s(d, 'frames')} frames); the target is at most ${s(d, 'limit')} — a core that sleeps as soon as the ring is empty makes the guest kick for nearly every burst`,
+  'poll-p99': (d) =>
+    `seed ${s(d, 'seed')}: p99 latency ${s(d, 'p99')} (p50 ${s(d, 'p50')}); the target is at most ${s(d, 'limit')} — ${s(d, 'wakeups')} wake-ups: frames that find the core asleep wait for a kick and a wake-up`,
+  'poll-cpu': (d) =>
+    `seed ${s(d, 'seed')}: the poll-mode core was busy ${s(d, 'busy')} of the time (spinning on an empty ring ${s(d, 'spin')}) for ${s(d, 'gbps')} Gbit/s delivered = ${s(d, 'value')} cores per Gbit/s; the target is at most ${s(d, 'limit')} — it keeps polling through the guest's quiet periods`,
   'timeout': (d) => `seed ${s(d, 'seed')}: your code ran for more than ${s(d, 'seconds')} s without returning — an infinite loop? The run was stopped`,
   'compile-error': (d) => `seed ${s(d, 'seed')}: ${s(d, 'message')}`,
   'parent-failed': (d) => `not run: check ${s(d, 'parent')} (${s(d, 'name')}) failed first`,
