@@ -35,7 +35,7 @@ const CAPTIONS: Record<RingStep, string> = {
   'driver-added': 'The driver made three chains available: a one-descriptor TX frame, a two-descriptor TX frame (header, then data, linked by NEXT), and a device-writable RX buffer (WRITE). avail.idx moved from 0 to 3.',
   'device-popped': 'The device read avail.idx = 3 and took the first two chains (last_avail_idx = 2); it owns them now, but the driver cannot tell until they appear in the used ring.',
   'device-used': 'The device returned both TX chains: used.ring holds their head indices, and used.idx moved to 2. The driver has not reclaimed them yet.',
-  wrapped: 'The same queue after 65,535 buffers: the free-running 16-bit indices wrapped past 65535 to 0 and 1, while ring slots are still index mod 8.',
+  wrapped: 'A queue whose indices started at 65,534: three chains later avail.idx and used.idx have wrapped past 65,535 to 1, while ring slots are still index mod 8 (slots 6, 7, then 0). The device has used all three; the driver has reclaimed the first two.',
 };
 
 /** Run the demo up to `step` and read the queue back from guest memory. */

@@ -78,12 +78,14 @@ export class LearnerPlane implements DataPlane {
       st = { lastAvail: queue.lastAvail, usedIdx: queue.usedIdx, scratch: {} };
       this.#state.set(q, st);
     }
-    const live = { valid: true, accesses: 0 };
+    const live = { valid: true, accesses: 0, pendingNs: 0, pendingCount: 0 };
     const view = this.#queueView(q, queue, io, st, live);
     const host = this.#host(q, io, live, fn);
     try {
       body(view, host);
+      flushAccesses(m, this.costs.ctx, live);
     } catch (e) {
+      flushAccesses(m, this.costs.ctx, live);
       if (e instanceof StopRun) return;
       const line = learnerLine(e);
       this.fail({
@@ -102,7 +104,7 @@ export class LearnerPlane implements DataPlane {
     }
   }
 
-  #queueView(q: number, queue: DeviceQueue, io: PlaneIo, st: QueueState, live: { valid: boolean; accesses: number }): object {
+  #queueView(q: number, queue: DeviceQueue, io: PlaneIo, st: QueueState, live: Live): object {
     const { m, dev } = io;
     const mem = dev.mem;
     const obs = this.observer;
@@ -119,7 +121,10 @@ export class LearnerPlane implements DataPlane {
         this.fail({ severity: 'error', code: 'dma-outside-ram', message: `q.mem.${name} of ${len} B at 0x${gpa.toString(16)} is outside guest RAM: the device would fault. The run stopped there.`, t: m.t });
         throw new StopRun();
       }
-      m.charge(ctx, ACCESS_NS, 'mem', () => `${name} 0x${gpa.toString(16)}`);
+      // Accesses are charged in runs (one trace segment each), flushed before anything the host
+      // or the guest can see: a transmit, an interrupt, a reset.
+      live.pendingNs += ACCESS_NS;
+      live.pendingCount++;
       return gpa;
     };
     const writing = (gpa: number, len: number, value?: number): void => {
@@ -148,7 +153,7 @@ export class LearnerPlane implements DataPlane {
       read: (gpa: number, len: number) => {
         if (!Number.isInteger(len) || len < 0 || len > MAX_COPY) throw new RangeError(`q.mem.read: the length must be an integer in [0, ${MAX_COPY}], got ${String(len)}`);
         check('read', gpa, len);
-        m.charge(ctx, copyCost(len), 'copy', () => `copy ${len} B from guest`);
+        live.pendingNs += copyCost(len);
         dev.env.metrics.count(m.t, 'bytesCopied', len);
         return mem.read(gpa, len);
       },
@@ -157,7 +162,7 @@ export class LearnerPlane implements DataPlane {
         if (bytes.length > MAX_COPY) throw new RangeError(`q.mem.write: at most ${MAX_COPY} bytes at a time, got ${bytes.length}`);
         check('write', gpa, bytes.length);
         writing(gpa, bytes.length);
-        m.charge(ctx, copyCost(bytes.length), 'copy', () => `copy ${bytes.length} B into guest`);
+        live.pendingNs += copyCost(bytes.length);
         dev.env.metrics.count(m.t, 'bytesCopied', bytes.length);
         mem.write(gpa, bytes.slice());
       },
@@ -189,8 +194,9 @@ export class LearnerPlane implements DataPlane {
     };
   }
 
-  #host(q: number, io: PlaneIo, live: { valid: boolean }, fn: string): object {
+  #host(q: number, io: PlaneIo, live: Live, fn: string): object {
     const { m, dev } = io;
+    const flush = (): void => flushAccesses(m, this.costs.ctx, live);
     const alive = (name: string): void => {
       if (!live.valid) throw new Error(`host.${name}() was called after ${fn}() returned`);
     };
@@ -200,17 +206,20 @@ export class LearnerPlane implements DataPlane {
         if (!(frame instanceof Uint8Array)) throw new TypeError('host.transmit: the frame must be a Uint8Array');
         if (q % 2 === 0) throw new Error('host.transmit() is for TX; receive() delivers into the guest instead');
         if (frame.length < 14 || frame.length > 16_384) throw new RangeError(`host.transmit: a ${frame.length}-byte frame cannot be an Ethernet frame (14–16384 bytes)`);
+        flush();
         this.observer.transmitted(m.t);
         io.transmit(frame.slice());
       },
       interrupt: () => {
         alive('interrupt');
+        flush();
         this.observer.interrupted(q, m.t);
         io.interrupt(q);
       },
       needsReset: (reason: unknown) => {
         alive('needsReset');
         const text = typeof reason === 'string' && reason.trim() ? reason.trim().slice(0, 300) : 'no reason given';
+        flush();
         this.observer.needsReset(q, text, m.t);
         dev.needsReset(`queue ${q}: your device reported: ${text}`, m.t);
       },
@@ -220,6 +229,22 @@ export class LearnerPlane implements DataPlane {
       },
     });
   }
+}
+
+interface Live {
+  valid: boolean;
+  accesses: number;
+  /** Accesses not yet charged to the clock, and their cost. */
+  pendingNs: number;
+  pendingCount: number;
+}
+
+function flushAccesses(m: PlaneIo['m'], ctx: PlaneCosts['ctx'], live: Live): void {
+  if (live.pendingNs === 0) return;
+  const n = live.pendingCount;
+  m.charge(ctx, live.pendingNs, 'ring-access', () => `your code: ${n} guest-memory access${n === 1 ? '' : 'es'}`);
+  live.pendingNs = 0;
+  live.pendingCount = 0;
 }
 
 const toIdx = (v: number): number => (Number.isFinite(v) ? Math.trunc(v) & 0xffff : 0);
