@@ -50,7 +50,7 @@ export const MESSAGES: Record<string, (d: Data) => string> = {
   'poll-awake-kicks': (d) =>
     `seed ${s(d, 'seed')}: ${s(d, 'count')} kicks reached the core while it was polling with notifications enabled (the first at ${s(d, 'first')}; EVENT_IDX ${s(d, 'eventIdx')}): each is a VM exit the guest paid for nothing. Disable notifications as soon as the core polls again (in wake())`,
   'poll-exits': (d) =>
-    `seed ${s(d, 'seed')}: ${s(d, 'value')} VM exits per packet (${s(d, 'exits')} exits, ${s(d, 'kicks')} of them kicks, for ${s(d, 'frames')} frames); the target is at most ${s(d, 'limit')} — a core that sleeps as soon as the ring is empty makes the guest kick for nearly every burst`,
+    `seed ${s(d, 'seed')}: ${s(d, 'value')} VM exits per packet (${s(d, 'exits')} exits, ${s(d, 'kicks')} of them kicks, for ${s(d, 'frames')} frames); the target is at most ${s(d, 'limit')}: ${s(d, 'why')}`,
   'poll-p99': (d) =>
     `seed ${s(d, 'seed')}: p99 latency ${s(d, 'p99')} (p50 ${s(d, 'p50')}); the target is at most ${s(d, 'limit')} — ${s(d, 'wakeups')} wake-ups: frames that find the core asleep wait for a kick and a wake-up`,
   'poll-cpu': (d) =>

@@ -299,7 +299,11 @@ function evaluate(
   // Checks 5–7: performance.
   const p = pollFigures(metrics, cfg.frames);
   if (p.exitsPerPacket > EXITS_PER_PACKET_MAX) {
-    f('exits', 'poll-exits', { value: p.exitsPerPacket.toFixed(3), limit: String(EXITS_PER_PACKET_MAX), kicks: metrics.counters.kicks, exits: metrics.counters.exitsTotal, frames: cfg.frames });
+    const why =
+      backend.awakeKicks > 0
+        ? `${backend.awakeKicks} of those kicks reached a core that was already polling (check 4)`
+        : `the core went to sleep ${obs.sleeps.length} times, and the guest had to kick it awake each time`;
+    f('exits', 'poll-exits', { value: p.exitsPerPacket.toFixed(3), limit: String(EXITS_PER_PACKET_MAX), kicks: metrics.counters.kicks, exits: metrics.counters.exitsTotal, frames: cfg.frames, why });
   }
   if (metrics.latency && p.p99Ns > P99_MAX_NS) {
     f('latency', 'poll-p99', { p99: formatNs(p.p99Ns), limit: formatNs(P99_MAX_NS), p50: formatNs(p.p50Ns), wakeups: backend.wakeups });
