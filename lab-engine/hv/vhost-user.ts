@@ -75,6 +75,8 @@ export interface PollBackendOptions {
   policy: PollPolicy;
   plane?: DataPlane;
   hostTransmit: (frame: Uint8Array, m: Meter) => void;
+  /** Backpressure: until when the NIC's TX ring is full (tx_burst would take nothing). */
+  txBlockedUntil?: (at: Ns) => Ns;
   /** A policy call threw or misbehaved: stop the run with this message. */
   onPolicyError: (message: string, t: Ns) => void;
 }
@@ -257,7 +259,15 @@ export class PollBackend implements VirtioBackend {
     const m = new Meter(this.env, this.#slot, now);
     this.#endSpin(m);
     this.#state = 'busy';
-    const pending = this.#pendingTx() + this.#rxFrames.length;
+    const blockedUntil = this.opts.txBlockedUntil?.(now) ?? now;
+    const txBlocked = blockedUntil > now;
+    const pending = (txBlocked ? 0 : this.#pendingTx()) + this.#rxFrames.length;
+    if (pending === 0 && txBlocked && this.#pendingTx() > 0) {
+      // The NIC's TX ring is full: keep polling until it has room again.
+      this.#startSpin(now);
+      this.#wakeEvent = this.env.sched.at(blockedUntil, () => this.#loop());
+      return;
+    }
     if (pending === 0) return this.#idle(m);
     const burst = this.#policy(() => this.opts.policy.burst(this.#ctx(now)), now);
     if (burst === undefined) return;
@@ -267,9 +277,11 @@ export class PollBackend implements VirtioBackend {
     }
     m.charge('poll', COSTS.pmdEmptyPoll.ns, 'poll', 'poll: rings have work');
     const io = this.#io(m);
-    for (const { q, queue } of this.#txQueues()) {
-      this.plane.serveTx(q, queue, io, burst);
-      if (!dev.live) return;
+    if (!txBlocked) {
+      for (const { q, queue } of this.#txQueues()) {
+        this.plane.serveTx(q, queue, io, burst);
+        if (!dev.live) return;
+      }
     }
     const n = Math.min(burst, this.#rxFrames.length);
     const byPair = new Map<number, Uint8Array[]>();

@@ -1,6 +1,7 @@
 /** Every lab, by id. Adding a lab = one folder under labs/ plus one line here. */
 import type { LabInfo, SeedOutcome } from './types.ts';
 import * as emulatedNic from './emulated-nic/lab.ts';
+import * as virtioBackend from './virtio-backend/lab.ts';
 import * as vhostPoll from './vhost-poll/lab.ts';
 
 export interface LabDefinition {
@@ -10,6 +11,7 @@ export interface LabDefinition {
 
 const LABS: LabDefinition[] = [
   { info: emulatedNic.LAB_INFO, runSeed: emulatedNic.runSeed },
+  { info: virtioBackend.LAB_INFO, runSeed: virtioBackend.runSeed },
   { info: vhostPoll.LAB_INFO, runSeed: vhostPoll.runSeed },
 ];
 

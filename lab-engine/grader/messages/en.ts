@@ -29,6 +29,33 @@ export const MESSAGES: Record<string, (d: Data) => string> = {
   'exits-per-packet': (d) => `seed ${s(d, 'seed')}: ${s(d, 'value')} VM exits per packet; the target is at most ${s(d, 'limit')}`,
   'itr-violated': (d) =>
     `seed ${s(d, 'seed')}: two interrupts came ${s(d, 'gap')} apart; ITR=${s(d, 'itr')} asks for at least ${s(d, 'interval')} (${s(d, 'count')} interrupts in all)`,
+  // ── virtio-backend ──
+  'run-stopped': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): ${s(d, 'message')}`,
+  'tx-differs': (d) =>
+    `seed ${s(d, 'seed')}: frame ${s(d, 'pkt')} (${s(d, 'shape')}, head ${s(d, 'head')}) differs at byte ${s(d, 'byte')} after the 12-byte header (expected ${s(d, 'expected')}, got ${s(d, 'got')})`,
+  'tx-length': (d) =>
+    `seed ${s(d, 'seed')}: frame ${s(d, 'pkt')} (${s(d, 'shape')}, head ${s(d, 'head')}) is ${s(d, 'got')} bytes on the wire, but the guest sent ${s(d, 'expected')} (did you drop the 12-byte virtio-net header, and only it?)`,
+  'tx-missing': (d) =>
+    `seed ${s(d, 'seed')}: frame ${s(d, 'pkt')} (${s(d, 'shape')}, head ${s(d, 'head')}) never reached the wire; ${s(d, 'delivered')} of the ${s(d, 'sent')} frames the guest queued did`,
+  'tx-extra': (d) => `seed ${s(d, 'seed')}: ${s(d, 'extra')} more frame(s) reached the wire than the ${s(d, 'sent')} the guest queued (a chain taken twice?)`,
+  'tx-not-queued': (d) => `seed ${s(d, 'seed')}: the guest could queue only ${s(d, 'queued')} of its ${s(d, 'frames')} frames: its TX ring never drained`,
+  'false-reset': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): your device set NEEDS_RESET on a well-formed ring: "${s(d, 'reason')}"`,
+  'rx-differs': (d) => `seed ${s(d, 'seed')}: received frame ${s(d, 'pkt')} differs at byte ${s(d, 'byte')} (expected ${s(d, 'expected')}, got ${s(d, 'got')}); the header is 12 bytes, the frame follows it`,
+  'rx-length': (d) =>
+    `seed ${s(d, 'seed')}: received frame ${s(d, 'pkt')} came out ${s(d, 'got')} bytes long instead of ${s(d, 'expected')}: the used element's len must count the 12-byte header plus the frame`,
+  'rx-missing': (d) => `seed ${s(d, 'seed')}: the guest received ${s(d, 'delivered')} of the ${s(d, 'sent')} frames sent to it (${s(d, 'drops')} dropped for want of a buffer)`,
+  'lost-interrupt': (d) =>
+    `seed ${s(d, 'seed')} (${s(d, 'run')} run): the driver waited forever from ${s(d, 't')}: it asked to be interrupted at used index ${s(d, 'usedEvent')} (used_event; EVENT_IDX ${s(d, 'eventIdx')}, NO_INTERRUPT flag ${s(d, 'noInterruptFlag')}), used.idx reached ${s(d, 'usedIdx')}, and your device raised ${s(d, 'interrupts')} interrupt(s) in all`,
+  'bad-chain-runaway': (d) => `seed ${s(d, 'seed')}: given ${s(d, 'fault')}, your device kept walking descriptors until the access budget ran out; a chain can never be longer than its table`,
+  'bad-chain-threw': (d) => `seed ${s(d, 'seed')}: given ${s(d, 'fault')}, your device threw instead of setting NEEDS_RESET: ${s(d, 'message')}`,
+  'bad-chain-accepted': (d) => `seed ${s(d, 'seed')}: the guest posted ${s(d, 'fault')} (frame ${s(d, 'pkt')}); your device accepted it ${s(d, 'sent')} — it must call host.needsReset()`,
+  'bad-chain-sent': (d) => `seed ${s(d, 'seed')}: your device set NEEDS_RESET but still transmitted frame ${s(d, 'pkt')}, which had ${s(d, 'fault')}`,
+  'stray-write': (d) =>
+    `seed ${s(d, 'seed')} (${s(d, 'run')} run): your device wrote ${s(d, 'len')} B at ${s(d, 'gpa')} while serving queue ${s(d, 'queue')}: a device writes only its used ring and device-writable (RX) buffers`,
+  'used-regressed': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): used.idx went back from ${s(d, 'from')} to ${s(d, 'to')}; it only ever moves forward (mod 65536)`,
+  'bad-used-entry': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): ${s(d, 'message')}`,
+  'interrupts-per-frame': (d) =>
+    `seed ${s(d, 'seed')}: ${s(d, 'interrupts')} interrupts for ${s(d, 'frames')} frames = ${s(d, 'value')} per frame; the target is at most ${s(d, 'limit')} — interrupt only when the driver's used_event (or NO_INTERRUPT) asks`,
   // ── vhost-poll ──
   'poll-frame-missing': (d) =>
     `seed ${s(d, 'seed')}: frame ${s(d, 'pkt')} never reached the peer; ${s(d, 'delivered')} of the ${s(d, 'frames')} frames did. ${s(d, 'why')}`,
