@@ -189,7 +189,7 @@ const MAX_POINTS = 64;
 
 function timeSeriesFigure(
   m: Metrics,
-  opts: { title: string; summary: string; yTitle: string; stacked: boolean; series: { label: string; values: number[] }[]; yTick?: (v: number) => string; cls: string; scale?: number; tableUnit: string },
+  opts: { title: string; summary: string; yTitle: string; stacked: boolean; series: { label: string; values: number[]; colour?: number }[]; yTick?: (v: number) => string; cls: string; scale?: number; tableUnit: string },
 ): HTMLElement {
   const { xs: rawX, unit } = timeAxis(m);
   const { xs, ys } = downsample(rawX, opts.series.map((s) => s.values.map((v) => v * (opts.scale ?? 1))), MAX_POINTS);
@@ -204,7 +204,7 @@ function timeSeriesFigure(
       data: {
         labels: xs,
         datasets: opts.series.map((s, i): ChartDataset => {
-          const c = theme.series[i % theme.series.length]!;
+          const c = theme.series[(s.colour ?? i) % theme.series.length]!;
           return {
             label: s.label,
             data: ys[i]!.map((y, j) => ({ x: xs[j]!, y })),
@@ -262,13 +262,17 @@ export function throughputFigure(m: Metrics): HTMLElement {
   });
 }
 
+/** Index into the theme's series colours per context, shared with the swimlane (lab.css). */
+const CONTEXT_COLOUR: Record<string, number> = { guest: 0, kvm: 1, qemu: 2, 'host-kernel': 3, wire: 4, vhost: 6, poll: 7 };
+
 export function cpuFigure(m: Metrics): HTMLElement {
   return timeSeriesFigure(m, {
     title: 'CPU busy by context',
     summary: cpuSummary(m),
     yTitle: '% of one core (stacked)',
     stacked: true,
-    series: CPU_CONTEXTS.filter((c) => (m.series.cpu[c] ?? []).some((v) => v > 0)).map((c) => ({ label: CONTEXT_LABELS[c], values: m.series.cpu[c] ?? [] })),
+    // Only the contexts that worked, each in its own fixed colour (the swimlane's lane colour).
+    series: CPU_CONTEXTS.filter((c) => (m.series.cpu[c] ?? []).some((v) => v > 0)).map((c) => ({ label: CONTEXT_LABELS[c], values: m.series.cpu[c] ?? [], colour: CONTEXT_COLOUR[c] })),
     scale: 100,
     yTick: (v) => `${num(v)}%`,
     cls: 'iov-fig-cpu',
