@@ -24,7 +24,7 @@ import {
 } from 'chart.js';
 import type { Metrics, PlotSpec } from '../../lab-engine/index.ts';
 import { h, lazyDetails, prefersReducedMotion, table } from './dom.ts';
-import { CONTEXT_LABELS, CPU_CONTEXTS, cpuSummary, duration, exitLabel, exitsSummary, latencySummary, num, plotSummary, si, throughputSummary } from './summaries.ts';
+import { latencyWhat, CONTEXT_LABELS, CPU_CONTEXTS, cpuSummary, duration, exitLabel, exitsSummary, latencySummary, num, plotSummary, si, throughputSummary } from './summaries.ts';
 
 Chart.register(LineController, BarController, LineElement, PointElement, BarElement, LinearScale, LogarithmicScale, CategoryScale, Filler, Legend, Tooltip);
 
@@ -293,18 +293,18 @@ export function latencyFigure(m: Metrics): HTMLElement | null {
   const labels = counts.slice(lo, hi + 1).map((_, i) => `${duration(edgesNs[lo + i]!)}–${duration(edgesNs[lo + i + 1] ?? edgesNs[lo + i]!)}`);
   const values = counts.slice(lo, hi + 1);
   return figure({
-    title: 'Latency (request → response)',
+    title: `Latency (${latencyWhat(m).span})`,
     summary: latencySummary(m),
     cls: 'iov-fig-latency',
-    columns: ['latency bucket', 'transactions'],
+    columns: ['latency bucket', latencyWhat(m).unit],
     rows: () => labels.map((b, i) => [b, values[i]!]),
     config: (theme) => ({
       type: 'bar',
-      data: { labels, datasets: [{ label: 'transactions', data: values, backgroundColor: withAlpha(theme.series[0]!, 0.7), borderColor: theme.series[0]!, borderWidth: 1 }] },
+      data: { labels, datasets: [{ label: latencyWhat(m).unit, data: values, backgroundColor: withAlpha(theme.series[0]!, 0.7), borderColor: theme.series[0]!, borderWidth: 1 }] },
       options: {
         ...baseOptions(theme),
         plugins: { ...baseOptions(theme)!.plugins, legend: { display: false } },
-        scales: { x: axis(theme, 'latency (log-spaced buckets)'), y: axis(theme, 'transactions', { beginAtZero: true }) },
+        scales: { x: axis(theme, 'latency (log-spaced buckets)'), y: axis(theme, latencyWhat(m).unit, { beginAtZero: true }) },
       },
     }),
   });

@@ -107,7 +107,7 @@ export function cpuSummary(m: Metrics): string {
   const ranked = CPU_CONTEXTS.map((c) => [c, m.derived.cpu[c] ?? 0] as const).sort((a, b) => b[1] - a[1]);
   const [first, ...rest] = ranked;
   if (!first || first[1] === 0) return 'No CPU time was charged in this run.';
-  const others = rest.filter(([, v]) => v > 0).map(([c, v]) => `${CONTEXT_LABELS[c]} ${pct(v)}`);
+  const others = rest.filter(([, v]) => v >= 0.005).map(([c, v]) => `${CONTEXT_LABELS[c]} ${pct(v)}`);
   const b = bottleneckPhrase(m);
   return `${CONTEXT_LABELS[first[0]]} was busiest (${pct(first[1])} of a core)${others.length ? `, then ${others.join(', ')}` : ''}${b ? `; ${b}` : ''}.`;
 }
@@ -115,7 +115,7 @@ export function cpuSummary(m: Metrics): string {
 export function latencySummary(m: Metrics): string {
   const l = m.latency;
   if (!l) return '';
-  return `Over ${num(l.count)} transactions: median ${duration(l.p50Ns)}, p90 ${duration(l.p90Ns)}, p99 ${duration(l.p99Ns)}, worst ${duration(l.maxNs)}.`;
+  return `Over ${num(l.count)} ${latencyWhat(m).unit}: median ${duration(l.p50Ns)}, p90 ${duration(l.p90Ns)}, p99 ${duration(l.p99Ns)}, worst ${duration(l.maxNs)}.`;
 }
 
 /** A cell plot's summary: the author's, or "label: first → last (×ratio)" per series. */
@@ -136,4 +136,9 @@ export function plotSummary(spec: PlotSpec): string {
   });
   const range = xs.length > 1 ? ` as ${spec.x.label} goes from ${String(x0)} to ${String(x1)}` : '';
   return `${spec.title}${range}: ${parts.join('; ')}.`;
+}
+
+/** What a run's latency samples measure: request/response transactions, or frames from the guest's send to the peer. */
+export function latencyWhat(m: Metrics): { span: string; unit: string } {
+  return m.counters.transactions > 0 ? { span: 'request → response', unit: 'transactions' } : { span: 'guest send → peer', unit: 'frames' };
 }
