@@ -148,10 +148,20 @@ export function builtinPlane(costs: PlaneCosts): DataPlane {
   };
 }
 
-/** The device-readable bytes of a chain after the virtio-net header, or undefined if too short. */
+/**
+ * Where gather() assembles frames: one buffer reused for every frame (a frame is handed on at
+ * once; whoever keeps the bytes copies them), so the data path allocates nothing per packet.
+ */
+const GATHER = new Uint8Array(65_536 + 4_096);
+
+/**
+ * The device-readable bytes of a chain after the virtio-net header, or undefined if too short.
+ * The result is a view of a shared buffer, valid until the next call: copy it to keep it.
+ */
 export function gather(dev: VirtioNetDevice, c: Chain): Uint8Array | undefined {
   if (c.readableBytes < S.NET_HDR_SIZE) return undefined;
-  const out = new Uint8Array(c.readableBytes - S.NET_HDR_SIZE);
+  const n = c.readableBytes - S.NET_HDR_SIZE;
+  const out = n <= GATHER.length ? GATHER.subarray(0, n) : new Uint8Array(n);
   let skip = S.NET_HDR_SIZE;
   let at = 0;
   for (const s of c.segments) {
@@ -166,16 +176,24 @@ export function gather(dev: VirtioNetDevice, c: Chain): Uint8Array | undefined {
   return out;
 }
 
+/** Write the header and then the frame across the chain's (writable) buffers. */
 function scatter(dev: VirtioNetDevice, c: Chain, hdr: Uint8Array, frame: Uint8Array): void {
+  const first = c.segments[0]!;
+  if (first.len >= hdr.length + frame.length) {
+    // The usual case: one buffer holds both (no concatenation, no allocation).
+    dev.mem.write(first.addr, hdr);
+    dev.mem.write(first.addr + hdr.length, frame);
+    return;
+  }
   const all = new Uint8Array(hdr.length + frame.length);
   all.set(hdr, 0);
   all.set(frame, hdr.length);
   let at = 0;
   for (const s of c.segments) {
     if (at >= all.length) break;
-    const n = Math.min(s.len, all.length - at);
-    dev.mem.write(s.addr, all.subarray(at, at + n));
-    at += n;
+    const k = Math.min(s.len, all.length - at);
+    dev.mem.write(s.addr, all.subarray(at, at + k));
+    at += k;
   }
 }
 
