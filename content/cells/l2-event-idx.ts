@@ -82,7 +82,8 @@ table(
   `${SIZE} B frames, ${PACKETS} per run`,
 );
 
-const label = (r: Row): string => `${r.backend}, EVENT_IDX ${r.eventIdx ? 'on' : 'off'}`;
+// Short bar labels: four of them must fit side by side on a narrow chart.
+const label = (r: Row): string => `${r.backend} ${r.eventIdx ? 'on' : 'off'}`;
 const find = (rows: Row[], backend: string, eventIdx: boolean): Row => rows.find((r) => r.backend === backend && r.eventIdx === eventIdx)!;
 const change = (rows: Row[], backend: string, key: 'kicks' | 'exits' | 'interrupts'): string =>
   `from ${find(rows, backend, false)[key]} to ${find(rows, backend, true)[key]}`;
@@ -91,7 +92,7 @@ function chart(rows: Row[], title: string, summary: string): void {
   plot({
     type: 'bar',
     title,
-    x: { label: 'backend and EVENT_IDX', values: rows.map(label) },
+    x: { label: 'backend, EVENT_IDX on/off', values: rows.map(label) },
     y: { label: 'per packet' },
     series: [
       { label: 'kicks', values: rows.map((r) => r.kicks) },
