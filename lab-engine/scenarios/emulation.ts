@@ -10,12 +10,9 @@
  */
 import { COSTS, copyCost } from '../sim/costs.ts';
 import { ENGINE_VERSION } from '../version.ts';
-import { MetricsRecorder } from '../sim/metrics.ts';
-import { Rng } from '../sim/rng.ts';
-import { Scheduler } from '../sim/scheduler.ts';
-import { Trace } from '../sim/trace.ts';
-import { ms, formatNs, type Ns } from '../sim/time.ts';
-import type { Diagnostic, Metrics, RunResult } from '../sim/types.ts';
+import { newHostEnv, peerServiceNs, RunControl } from './run-common.ts';
+import { ms, type Ns } from '../sim/time.ts';
+import type { Diagnostic, RunResult } from '../sim/types.ts';
 import { GuestMemory } from '../hw/memory.ts';
 import { E1000, QEMU_MAIN_LOOP, type TxModel } from '../hw/e1000/device.ts';
 import { QemuE1000Tx } from '../hw/e1000/qemu-tx.ts';
@@ -73,7 +70,7 @@ export interface EmulationHost {
   transmit: (frame: Uint8Array, m: Meter) => void;
   /** Stop the run with an error diagnostic. */
   fail: (d: Diagnostic) => void;
-  done: boolean;
+  readonly done: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -93,13 +90,8 @@ export function defaultLayout(): DriverLayout {
 }
 
 export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: EmulationHost } {
-  const env: HostEnv = {
-    sched: new Scheduler(),
-    metrics: new MetricsRecorder(),
-    trace: new Trace(cfg.traceLimit ?? 2000),
-    rng: new Rng(cfg.seed),
-    diagnostics: [],
-  };
+  const env = newHostEnv(cfg.seed, cfg.traceLimit);
+  const run = new RunControl(env);
   const mem = new GuestMemory(cfg.ramBytes);
   const layout: DriverLayout = { ...defaultLayout(), itr: cfg.itr, tadv: cfg.tadv, ...cfg.layout };
   const dev = new E1000(env, mem, { mitigation: cfg.mitigation });
@@ -114,24 +106,17 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
   // The TX loop copies each frame into guest RAM before making the next: a scratch buffer is safe.
   const makeFrame = cfg.makeFrame ?? ((pkt: number) => frames.make(pkt, frameLen, 'scratch'));
   const peerRng = env.rng.fork('peer');
-  let stopReason: Metrics['stop'] | undefined;
 
   const host: EmulationHost = {
     env, mem, dev, driver, mainLoop,
     vcpu: undefined as unknown as Vcpu,
     transmit: () => {},
-    fail: (d) => {
-      env.diagnostics.push(d);
-      stopReason = 'error';
-      env.sched.halt();
+    fail: run.fail,
+    get done() {
+      return run.done;
     },
-    done: false,
   };
-
-  const finish = (): void => {
-    host.done = true;
-    env.sched.halt();
-  };
+  const finish = run.finish;
 
   // ── Peer: sink (tx), responder (rr), source (rx) ─────────────────────────────────────────
   let deliveredTx = 0;
@@ -148,8 +133,7 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
     } else if (cfg.workload === 'rr') {
       const reply = frames.make(pkt ?? 0, frameLen, 'pattern').bytes;
       // Service time with ±20 % seeded jitter, so latency has a distribution.
-      const service = COSTS.peerService.ns + peerRng.int(-COSTS.peerService.ns / 5, COSTS.peerService.ns / 5);
-      env.sched.schedule(service, () => sendToHost(reply, env.sched.now));
+      env.sched.schedule(peerServiceNs(peerRng), () => sendToHost(reply, env.sched.now));
     }
   };
 
@@ -265,15 +249,7 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
 
   vcpu.start(0);
   const stop = env.sched.run({ until: cfg.untilNs ?? ms(2_000), maxEvents: cfg.maxEvents ?? 20_000_000 });
-  let final: Metrics['stop'];
-  if (stopReason) final = stopReason;
-  else if (host.done) final = 'done';
-  else if (stop === 'until') final = 'until';
-  else if (stop === 'budget') final = 'budget';
-  else final = 'stalled';
-  if (final === 'stalled' || final === 'until' || final === 'budget') {
-    env.diagnostics.push(stallDiagnostic(cfg, host, final, deliveredTx, rxDelivered));
-  }
+  const final = run.outcome(stop, () => stallWhat(cfg, host, deliveredTx, rxDelivered));
   vcpu.stop();
   const metrics = env.metrics.finish({
     engineVersion: ENGINE_VERSION,
@@ -290,8 +266,8 @@ export function runEmulation(cfg: EmulationConfig): { result: RunResult; host: E
   return { result: { metrics, trace: env.trace.events, traceHash: env.trace.hash(), diagnostics: env.diagnostics }, host };
 }
 
-function stallDiagnostic(cfg: EmulationConfig, host: EmulationHost, stop: Metrics['stop'], deliveredTx: number, rxDelivered: number): Diagnostic {
-  const t = host.env.sched.now;
+/** What the workload had achieved when the run stalled (for the guest-stalled diagnostic). */
+function stallWhat(cfg: EmulationConfig, host: EmulationHost, deliveredTx: number, rxDelivered: number): string {
   const d = host.driver;
   const outstanding = (d.nextToUse - d.nextToClean + d.layout.txCount) % d.layout.txCount;
   let what: string;
@@ -303,6 +279,5 @@ function stallDiagnostic(cfg: EmulationConfig, host: EmulationHost, stop: Metric
   } else {
     what = `the guest received ${rxDelivered} of ${cfg.packets} frames`;
   }
-  const why = stop === 'stalled' ? 'Nothing was left to happen' : stop === 'until' ? 'The simulated time limit was reached' : 'The event budget ran out';
-  return { severity: 'error', code: 'guest-stalled', message: `${why} at ${formatNs(t)} before the workload finished: ${what}.`, t };
+  return what;
 }

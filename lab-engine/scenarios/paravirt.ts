@@ -8,12 +8,9 @@
  */
 import { COSTS } from '../sim/costs.ts';
 import { ENGINE_VERSION } from '../version.ts';
-import { MetricsRecorder } from '../sim/metrics.ts';
-import { Rng } from '../sim/rng.ts';
-import { Scheduler } from '../sim/scheduler.ts';
-import { Trace } from '../sim/trace.ts';
-import { ms, formatNs, type Ns } from '../sim/time.ts';
-import type { Context, Diagnostic, Metrics, RunResult } from '../sim/types.ts';
+import { newHostEnv, peerServiceNs, RunControl } from './run-common.ts';
+import { ms, type Ns } from '../sim/time.ts';
+import type { Context, Diagnostic, RunResult } from '../sim/types.ts';
 import { GuestMemory } from '../hw/memory.ts';
 import { Wire } from '../hw/wire.ts';
 import * as S from '../hw/virtio/spec.ts';
@@ -84,7 +81,7 @@ export interface ParavirtHost {
   vcpus: Vcpu[];
   backend: ThreadBackend | PollBackend;
   fail: (d: Diagnostic) => void;
-  done: boolean;
+  readonly done: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -97,13 +94,8 @@ export function paravirtDefaults(): Omit<ParavirtConfig, 'scenario' | 'seed' | '
 }
 
 export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: ParavirtHost } {
-  const env: HostEnv = {
-    sched: new Scheduler(),
-    metrics: new MetricsRecorder(),
-    trace: new Trace(cfg.traceLimit ?? 2000),
-    rng: new Rng(cfg.seed),
-    diagnostics: [],
-  };
+  const env = newHostEnv(cfg.seed, cfg.traceLimit);
+  const run = new RunControl(env);
   const mem = new GuestMemory(cfg.ramBytes);
   const pairsWanted = Math.max(1, cfg.queues);
   const pollBackend = cfg.backend === 'vhost-user';
@@ -127,22 +119,16 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
   const frames = new FrameMaker(env.rng.fork('frames'), 64 * MiB, 8192);
   const makeFrame = cfg.makeFrame ?? ((pkt: number) => frames.make(pkt, frameLen, 'scratch'));
   const peerRng = env.rng.fork('peer');
-  let stopReason: Metrics['stop'] | undefined;
 
   const host: ParavirtHost = {
     env, mem, dev, driver, vcpus: [],
     backend: undefined as unknown as ThreadBackend,
-    fail: (d) => {
-      env.diagnostics.push(d);
-      stopReason = 'error';
-      env.sched.halt();
+    fail: run.fail,
+    get done() {
+      return run.done;
     },
-    done: false,
   };
-  const finish = (): void => {
-    host.done = true;
-    env.sched.halt();
-  };
+  const finish = run.finish;
 
   // ── Peer ────────────────────────────────────────────────────────────────────────────────
   let deliveredTx = 0;
@@ -166,8 +152,7 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
       if (txSettled() && reclaimedAll() >= cfg.packets) finish();
     } else if (cfg.workload === 'rr') {
       const reply = frames.make(pkt ?? 0, frameLen, 'pattern').bytes;
-      const service = COSTS.peerService.ns + peerRng.int(-COSTS.peerService.ns / 5, COSTS.peerService.ns / 5);
-      env.sched.schedule(service, () => sendToHost(reply, env.sched.now, 0));
+      env.sched.schedule(peerServiceNs(peerRng), () => sendToHost(reply, env.sched.now, 0));
     }
   };
 
@@ -203,10 +188,7 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
     : new ThreadBackend(env, { kind: cfg.backend as Exclude<BackendKind, 'vhost-user'>, pairs: pairsWanted, plane: cfg.plane, hostTransmit, txBlockedUntil });
   dev.backend = host.backend;
   if (cfg.backend === 'xen-netback') dev.notifyExit = 'VMCALL';
-  dev.onNeedsReset = () => {
-    stopReason = 'error';
-    env.sched.halt();
-  };
+  dev.onNeedsReset = run.stopWithError;
 
   // ── Guest ───────────────────────────────────────────────────────────────────────────────
   let responseArrived = false;
@@ -358,17 +340,11 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
 
   const stop = env.sched.run({ until: cfg.untilNs ?? ms(2_000), maxEvents: cfg.maxEvents ?? 20_000_000 });
   if (host.backend instanceof PollBackend) host.backend.finish(env.sched.now);
-  let final: Metrics['stop'];
-  if (stopReason) final = stopReason;
-  else if (host.done) final = 'done';
-  else if (stop === 'until') final = 'until';
-  else if (stop === 'budget') final = 'budget';
-  else final = 'stalled';
-  if (driver.failure && final !== 'error') {
-    env.diagnostics.push({ severity: 'error', code: 'virtio-driver-error', message: driver.failure, t: env.sched.now });
-    final = 'error';
+  // A driver that found the device's used ring inconsistent failed the run, stalled or not.
+  if (driver.failure && !env.diagnostics.some((d) => d.severity === 'error')) {
+    run.fail({ severity: 'error', code: 'virtio-driver-error', message: driver.failure, t: env.sched.now });
   }
-  if (final === 'stalled' || final === 'until' || final === 'budget') env.diagnostics.push(stallDiagnostic(cfg, host, final, deliveredTx, rxDelivered));
+  const final = run.outcome(stop, () => stallWhat(cfg, host, deliveredTx, rxDelivered));
   for (const v of vcpus) v.stop();
   const metrics = env.metrics.finish({
     engineVersion: ENGINE_VERSION,
@@ -386,8 +362,8 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
   return { result: { metrics, trace: env.trace.events, traceHash: env.trace.hash(), diagnostics: env.diagnostics }, host };
 }
 
-function stallDiagnostic(cfg: ParavirtConfig, host: ParavirtHost, stop: Metrics['stop'], deliveredTx: number, rxDelivered: number): Diagnostic {
-  const t = host.env.sched.now;
+/** What the workload had achieved when the run stalled (for the guest-stalled diagnostic). */
+function stallWhat(cfg: ParavirtConfig, host: ParavirtHost, deliveredTx: number, rxDelivered: number): string {
   const pairs: VirtioPair[] = host.driver.pairs;
   let what: string;
   if (cfg.workload === 'tx') {
@@ -401,6 +377,5 @@ function stallDiagnostic(cfg: ParavirtConfig, host: ParavirtHost, stop: Metrics[
   } else {
     what = `the guest received ${rxDelivered} of ${cfg.packets} frames`;
   }
-  const why = stop === 'stalled' ? 'Nothing was left to happen' : stop === 'until' ? 'The simulated time limit was reached' : 'The event budget ran out';
-  return { severity: 'error', code: 'guest-stalled', message: `${why} at ${formatNs(t)} before the workload finished: ${what}.`, t };
+  return what;
 }
