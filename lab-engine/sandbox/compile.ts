@@ -94,3 +94,17 @@ export function compileModule(source: string, modules: Record<string, unknown>):
     },
   };
 }
+
+/**
+ * The diagnostic for learner code that threw while the engine called it: which function, what
+ * it threw, the learner's line, and what it was handling when (the words the labs share).
+ */
+export function learnerThrew(fn: string, e: unknown, handling: string): { severity: 'error'; code: 'learner-threw'; message: string; line?: number } {
+  const line = learnerLine(e);
+  return {
+    severity: 'error',
+    code: 'learner-threw',
+    message: `Your ${fn}() threw ${describeThrown(e)}${line ? ` at line ${line}` : ''}, ${handling}. The run stopped there.`,
+    ...(line ? { line } : {}),
+  };
+}

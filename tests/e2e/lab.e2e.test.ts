@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getLabInfo, runLabSeed } from '../../lab-engine/index.ts';
-import { ROOT, fileUrl, launchBrowser, startStaticServer, watchConsole } from './harness.ts';
-import { pageWith, siteDir, waitPainted } from '../lab-runtime/browser.ts';
+import { ROOT, fileUrl, launchBrowser, startStaticServer } from './harness.ts';
+import { openLab, pageWith, setPlainCode, siteDir, waitPainted } from '../lab-runtime/browser.ts';
 
 const REFERENCE = readFileSync(join(ROOT, 'lab-engine/labs/emulated-nic/reference.ts'), 'utf8');
 const MARKER = 'IOVLAB-' + 'REFERENCE-SOLUTION';
@@ -35,20 +35,10 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function open(url: string): Promise<{ page: Page; log: { errors: string[] } }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const log = watchConsole(page);
-  await page.goto(url);
-  await page.locator('iov-lab[data-ready]').waitFor();
-  return { page, log };
-}
+const open = (url: string) => openLab(browser, url);
 
 /** Put code into the plain editor (the page was opened with ?editor=plain). */
-async function setCode(page: Page, code: string): Promise<void> {
-  await page.locator('iov-lab textarea.iov-textarea').fill(code);
-  await page.locator('iov-lab .iov-saved[data-state="saved"]').waitFor();
-}
+const setCode = setPlainCode;
 
 async function run(page: Page): Promise<number> {
   const lab = page.locator('iov-lab');

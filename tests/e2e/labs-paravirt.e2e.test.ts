@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getLabInfo, runLabSeed } from '../../lab-engine/index.ts';
-import { ROOT, fileUrl, launchBrowser, watchConsole } from './harness.ts';
-import { pageWith, siteDir, waitPainted } from '../lab-runtime/browser.ts';
+import { ROOT, fileUrl, launchBrowser } from './harness.ts';
+import { openLab, pageWith, setPlainCode, siteDir, waitPainted } from '../lab-runtime/browser.ts';
 import { tmpdir } from 'node:os';
 
 interface LabCase {
@@ -49,19 +49,9 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function open(url: string): Promise<{ page: Page; log: { errors: string[] } }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const log = watchConsole(page);
-  await page.goto(url);
-  await page.locator('iov-lab[data-ready]').waitFor();
-  return { page, log };
-}
+const open = (url: string) => openLab(browser, url);
 
-async function setCode(page: Page, code: string): Promise<void> {
-  await page.locator('iov-lab textarea.iov-textarea').fill(code);
-  await page.locator('iov-lab .iov-saved[data-state="saved"]').waitFor();
-}
+const setCode = setPlainCode;
 
 async function check(page: Page): Promise<{ score: string; statuses: string[] }> {
   const lab = page.locator('iov-lab');

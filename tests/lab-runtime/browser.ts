@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Locator, Page } from 'playwright-core';
-import { listHtmlPages, unzipRelease } from '../e2e/harness.ts';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { listHtmlPages, unzipRelease, watchConsole } from '../e2e/harness.ts';
 
 export async function siteDir(): Promise<string> {
   return process.env.IOVLAB_E2E_ZIP ? unzipRelease(process.env.IOVLAB_E2E_ZIP) : unzipRelease();
@@ -37,4 +37,20 @@ export async function waitPainted(page: Page, canvas: Locator, timeout = 10_000)
     if (Date.now() - t0 > timeout) throw new Error('chart was never drawn');
     await page.waitForTimeout(50);
   }
+}
+
+/** Open a lab page in a fresh context and wait until its lab is ready; the console is watched. */
+export async function openLab(browser: Browser, url: string): Promise<{ page: Page; log: { errors: string[] } }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const log = watchConsole(page);
+  await page.goto(url);
+  await page.locator('iov-lab[data-ready]').waitFor();
+  return { page, log };
+}
+
+/** Put code into the plain editor (the page was opened with ?editor=plain) and wait until it is saved. */
+export async function setPlainCode(page: Page, code: string): Promise<void> {
+  await page.locator('iov-lab textarea.iov-textarea').fill(code);
+  await page.locator('iov-lab .iov-saved[data-state="saved"]').waitFor();
 }

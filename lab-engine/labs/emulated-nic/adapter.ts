@@ -11,7 +11,7 @@ import { diagnose } from '../../hv/host.ts';
 import type { TxModel } from '../../hw/e1000/device.ts';
 import { registerName } from '../../hw/e1000/regs.ts';
 import type { EmulationHost } from '../../scenarios/emulation.ts';
-import { describeThrown, learnerLine } from '../../sandbox/compile.ts';
+import { learnerThrew } from '../../sandbox/compile.ts';
 import type { LabObserver } from './observe.ts';
 
 export interface LearnerTxExports {
@@ -54,14 +54,7 @@ export class LearnerTx implements TxModel {
     try {
       body(dev);
     } catch (e) {
-      const line = learnerLine(e);
-      this.host.fail({
-        severity: 'error',
-        code: 'learner-threw',
-        message: `Your ${fn}() threw ${describeThrown(e)}${line ? ` at line ${line}` : ''}, while handling ${what} at ${formatNs(m.t)}. The run stopped there.`,
-        t: m.t,
-        ...(line ? { line } : {}),
-      });
+      this.host.fail({ ...learnerThrew(fn, e, `while handling ${what} at ${formatNs(m.t)}`), t: m.t });
     } finally {
       state.valid = false;
     }

@@ -17,7 +17,7 @@
 import type { HostEnv } from '../../hv/host.ts';
 import type { PollCtx, PollPolicy } from '../../hv/vhost-user.ts';
 import { formatNs } from '../../sim/time.ts';
-import { describeThrown, learnerLine } from '../../sandbox/compile.ts';
+import { learnerThrew } from '../../sandbox/compile.ts';
 import { VHOST_POLL_API } from './api.ts';
 import type { PollObserver, SleepKind } from './observe.ts';
 
@@ -100,11 +100,10 @@ export class LearnerPolicy implements PollPolicy {
       const f = this.learner[fn];
       return f!(core);
     } catch (e) {
-      const line = learnerLine(e);
-      const message = `Your ${fn}() threw ${describeThrown(e)}${line ? ` at line ${line}` : ''}, at ${formatNs(ctx.now)} (${what}). The run stopped there.`;
-      this.fault = { message, ...(line ? { line } : {}) };
+      const d = learnerThrew(fn, e, `at ${formatNs(ctx.now)} (${what})`);
+      this.fault = { message: d.message, ...(d.line ? { line: d.line } : {}) };
       // The backend turns this into its policy error and stops the run (the PMD crashed).
-      throw new Error(message);
+      throw new Error(d.message);
     } finally {
       state.valid = false;
     }

@@ -11,7 +11,7 @@ import { copyCost } from '../../sim/costs.ts';
 import { formatNs } from '../../sim/time.ts';
 import type { DeviceQueue } from '../../hw/virtio/split-ring.ts';
 import type { DataPlane, PlaneCosts, PlaneIo } from '../../hv/virtio-backends.ts';
-import { describeThrown, learnerLine } from '../../sandbox/compile.ts';
+import { learnerThrew } from '../../sandbox/compile.ts';
 import type { Diagnostic } from '../../sim/types.ts';
 import type { VirtioLabObserver } from './observe.ts';
 
@@ -87,14 +87,7 @@ export class LearnerPlane implements DataPlane {
     } catch (e) {
       flushAccesses(m, this.costs.ctx, live);
       if (e instanceof StopRun) return;
-      const line = learnerLine(e);
-      this.fail({
-        severity: 'error',
-        code: 'learner-threw',
-        message: `Your ${fn}() threw ${describeThrown(e)}${line ? ` at line ${line}` : ''}, while handling ${what} at ${formatNs(m.t)}. The run stopped there.`,
-        t: m.t,
-        ...(line ? { line } : {}),
-      });
+      this.fail({ ...learnerThrew(fn, e, `while handling ${what} at ${formatNs(m.t)}`), t: m.t });
     } finally {
       live.valid = false;
       // Keep the engine's view of the queue in step with the learner's indices: kick
