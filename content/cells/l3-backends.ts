@@ -102,8 +102,8 @@ plot({
 });
 
 const list = (xs: string[]): string => (xs.length <= 1 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`);
-const atLine = names.filter((_, j) => large[j]!.gbps >= 0.95 * lineGbps1518);
-const below = names.filter((_, j) => large[j]!.gbps < 0.95 * lineGbps1518);
+const atLine = setups.map((s) => s.name).filter((_, j) => large[j]!.gbps >= 0.95 * lineGbps1518);
+const below = setups.map((s) => s.name).filter((_, j) => large[j]!.gbps < 0.95 * lineGbps1518);
 
 plot({
   type: 'bar',
