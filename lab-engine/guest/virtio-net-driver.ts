@@ -39,10 +39,27 @@ export interface VirtioDriverConfig {
   rxBufferBase: number;
   /** Free-running index the queues start from (the lab starts near 65535 to force wrap-around). */
   startIdx: number;
+  /** Guest-physical region for TCP segmentation-offload super-frames (one 64 KiB slot per ring entry). */
+  gsoBase?: number;
 }
 
 export const RX_BUFFER_SIZE = 2048;
 const ZERO_NET_HDR = new Uint8Array(S.NET_HDR_SIZE);
+/** Ethernet + IPv4 + TCP headers of a TSO super-frame, repeated in every segment (§5.1.6.2 hdr_len). */
+export const TSO_HDR_LEN = 54;
+const GSO_SLOT = 65_536;
+/** Bytes of a super-frame (headers + payload), made once; a send copies them into guest RAM. */
+const SUPER = (() => {
+  const b = new Uint8Array(GSO_SLOT);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < b.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+})();
 const NAPI_BUDGET = 64;
 const PAIR_STRIDE = 0x80000;
 
@@ -246,6 +263,46 @@ export class VirtioPair {
     this.framesQueued++;
     this.#unkicked++;
     if (!more) yield* this.kick(frame.pkt);
+    return true;
+  }
+
+  /**
+   * start_xmit for a TCP super-frame with segmentation offloaded (VIRTIO_NET_F_HOST_TSO4): one
+   * header asking for GSO_TCPV4 with `mss`-byte segments, then up to 64 KiB of headers + payload
+   * in one buffer. The guest pays its stack once per super-frame, plus the send() copy.
+   */
+  *xmitGso(pkt: number, payloadBytes: number, mss: number, more: boolean): Generator<import('../hv/guest-ops.ts').GuestOp, boolean, number> {
+    const len = TSO_HDR_LEN + payloadBytes;
+    yield { op: 'compute', ns: COSTS.guestXmitPerPacket.ns + COSTS.guestVirtioAdd.ns + copyCost(payloadBytes), kind: 'guest-xmit', label: `start_xmit: TSO super-frame ${pkt} (${len} B, MSS ${mss})`, pkt };
+    const reclaimed = this.reclaimTx();
+    if (reclaimed > 0) yield { op: 'compute', ns: COSTS.guestTxCleanPerDesc.ns * reclaimed, kind: 'guest-tx-clean', label: `free_old_xmit: ${reclaimed} buffers` };
+    if (this.tx.numFree < 2) {
+      if (this.#unkicked > 0) yield* this.kick(pkt);
+      return false;
+    }
+    const mem = this.drv.mem;
+    const slot = this.framesQueued % this.drv.cfg.queueSize;
+    const hdrAddr = this.layout.txHeaders + S.NET_HDR_SIZE * slot;
+    const data = (this.drv.cfg.gsoBase ?? 0) + GSO_SLOT * (this.index * this.drv.cfg.queueSize + slot);
+    const hdr = new Uint8Array(S.NET_HDR_SIZE);
+    hdr[S.NET_HDR.flags] = S.NET_HDR_F_NEEDS_CSUM;
+    hdr[S.NET_HDR.gsoType] = S.NET_HDR_GSO_TCPV4;
+    hdr[S.NET_HDR.hdrLen] = TSO_HDR_LEN;
+    hdr[S.NET_HDR.gsoSize] = mss & 0xff;
+    hdr[S.NET_HDR.gsoSize + 1] = mss >>> 8;
+    hdr[S.NET_HDR.csumStart] = 34; // TCP header after Ethernet (14) + IPv4 (20)
+    hdr[S.NET_HDR.csumOffset] = 16; // the TCP checksum field
+    mem.write(hdrAddr, hdr);
+    const bytes = SUPER.subarray(0, len);
+    bytes[14] = (pkt >>> 24) & 0xff;
+    bytes[15] = (pkt >>> 16) & 0xff;
+    bytes[16] = (pkt >>> 8) & 0xff;
+    bytes[17] = pkt & 0xff;
+    mem.write(data, bytes);
+    this.tx.add([{ addr: hdrAddr, len: S.NET_HDR_SIZE }, { addr: data, len }], [], { pkt }, false);
+    this.framesQueued++;
+    this.#unkicked++;
+    if (!more) yield* this.kick(pkt);
     return true;
   }
 

@@ -25,7 +25,7 @@ import * as S from '../hw/virtio/spec.ts';
 import type { VirtioBackend, VirtioNetDevice } from '../hw/virtio/net-device.ts';
 import { Meter, type HostEnv } from './host.ts';
 import type { ResourceSlot } from '../sim/metrics.ts';
-import { builtinPlane, type DataPlane, type PlaneCosts, type PlaneIo } from './virtio-backends.ts';
+import { builtinPlane, type DataPlane, type Gso, type PlaneCosts, type PlaneIo } from './virtio-backends.ts';
 
 /** The control plane QEMU sends before the data plane runs (vhost-user protocol messages). */
 export const VHOST_USER_SETUP = [
@@ -74,7 +74,7 @@ export interface PollBackendOptions {
   pairs: number;
   policy: PollPolicy;
   plane?: DataPlane;
-  hostTransmit: (frame: Uint8Array, m: Meter) => void;
+  hostTransmit: (frame: Uint8Array, m: Meter, gso?: Gso) => void;
   /** Backpressure: until when the NIC's TX ring is full (tx_burst would take nothing). */
   txBlockedUntil?: (at: Ns) => Ns;
   /** A policy call threw or misbehaved: stop the run with this message. */
@@ -345,16 +345,17 @@ export class PollBackend implements VirtioBackend {
     return {
       m,
       dev,
-      transmit: (frame, pkt) => {
-        m.charge('poll', COSTS.pmdNicPerPacket.ns + copyCost(frame.length), 'host-tx', () => `copy to mbuf + NIC tx_burst ${frame.length} B`, pkt);
+      transmit: (frame, pkt, gso) => {
+        m.charge('poll', COSTS.pmdNicPerPacket.ns + copyCost(frame.length), 'host-tx', () => `copy to mbuf + NIC tx_burst ${frame.length} B${gso ? ' (TSO)' : ''}`, pkt);
         this.env.metrics.count(m.t, 'bytesCopied', frame.length);
-        this.opts.hostTransmit(frame, m);
+        this.opts.hostTransmit(frame, m, gso);
       },
       interrupt: (q) => {
         m.charge('poll', COSTS.eventfdWriteSyscall.ns, 'irqfd', 'callfd write() (irqfd)');
         this.env.metrics.count(m.t, 'syscalls');
         dev.interrupt(q, m.t);
       },
+      blocked: () => (this.opts.txBlockedUntil?.(m.t) ?? m.t) > m.t,
     };
   }
 }

@@ -28,10 +28,16 @@ export const BACKEND_KINDS: readonly BackendKind[] = ['qemu', 'vhost-net', 'vhos
 export interface PlaneIo {
   readonly m: Meter;
   readonly dev: VirtioNetDevice;
-  /** Hand a frame (without the virtio-net header) to the host network (tap / socket / NIC). */
-  transmit(frame: Uint8Array, pkt?: number): void;
+  /**
+   * Hand a frame (without the virtio-net header) to the host network (tap / socket / NIC). With
+   * `gso`, the frame is a TCP segmentation-offload super-frame that the host NIC cuts into
+   * segments of `gso.size` payload bytes, each behind a copy of the first `gso.hdrLen` bytes.
+   */
+  transmit(frame: Uint8Array, pkt?: number, gso?: Gso): void;
   /** Signal the queue's interrupt (irqfd). */
   interrupt(q: number): void;
+  /** The host network cannot take more now (socket buffer, qdisc or NIC ring full): stop popping. */
+  blocked?(): boolean;
 }
 
 /**
@@ -45,6 +51,25 @@ export interface DataPlane {
   receive(q: number, queue: DeviceQueue, frame: Uint8Array, io: PlaneIo): boolean;
   /** After a batch of receives: publish/interrupt decisions. */
   flushRx?(q: number, queue: DeviceQueue, io: PlaneIo): void;
+}
+
+/** §5.1.6.2: a GSO request from the virtio-net header (gso_type ≠ NONE). */
+export interface Gso {
+  /** gso_size: payload bytes per segment (the MSS). */
+  size: number;
+  /** hdr_len: bytes of Ethernet + IP + TCP headers repeated in every segment. */
+  hdrLen: number;
+}
+
+/** The GSO request in a TX chain's virtio-net header, if any (§5.1.6.2). */
+export function gsoOf(dev: VirtioNetDevice, c: Chain): Gso | undefined {
+  const s = c.segments[0];
+  if (!s || s.write || s.len < S.NET_HDR_SIZE) return undefined;
+  const type = dev.mem.read8(s.addr + S.NET_HDR.gsoType) & 0x7f;
+  if (type === S.NET_HDR_GSO_NONE) return undefined;
+  const size = dev.mem.read16(s.addr + S.NET_HDR.gsoSize);
+  const hdrLen = dev.mem.read16(s.addr + S.NET_HDR.hdrLen);
+  return size > 0 ? { size, hdrLen } : undefined;
 }
 
 /** Per-backend costs of the data-plane steps, and who pays them. */
@@ -94,7 +119,12 @@ export function builtinPlane(costs: PlaneCosts): DataPlane {
     serveTx(q, queue, io, budget) {
       const { m, dev } = io;
       let served = 0;
+      let blocked = false;
       while (served < budget) {
+        if (io.blocked?.()) {
+          blocked = true;
+          break;
+        }
         const r = queue.pop();
         if (!r) break;
         if (!r.ok) {
@@ -109,13 +139,14 @@ export function builtinPlane(costs: PlaneCosts): DataPlane {
           dev.needsReset(`queue ${q} (TX): chain head ${c.head} has ${c.readableBytes} readable bytes, fewer than the 12-byte virtio-net header`, m.t);
           return false;
         }
-        io.transmit(frame);
+        io.transmit(frame, undefined, dev.has(S.VIRTIO_NET_F_HOST_TSO4) ? gsoOf(dev, c) : undefined);
         queue.addUsed(c.head, 0);
         m.charge(costs.ctx, costs.push, 'vq-push', () => `used ← head ${c.head}`);
         served++;
       }
+      // Decide on the interrupt for what was served, also when the host network stopped us.
       if (served > 0 && queue.shouldInterrupt()) io.interrupt(q);
-      return served >= budget && queue.pending() > 0;
+      return (blocked || served >= budget) && queue.pending() > 0;
     },
     receive(q, queue, frame, io) {
       const { m, dev } = io;
@@ -209,7 +240,7 @@ export interface ThreadBackendOptions {
   pairs: number;
   plane?: DataPlane;
   /** Hand a frame to the host network; called on the backend's thread with its meter. */
-  hostTransmit: (frame: Uint8Array, m: Meter, ctx: Context) => void;
+  hostTransmit: (frame: Uint8Array, m: Meter, ctx: Context, gso?: Gso) => void;
   /** Backpressure from the host network: until when TX must wait (a full socket buffer/qdisc). */
   txBlockedUntil?: (at: Ns) => Ns;
 }
@@ -310,17 +341,18 @@ export class ThreadBackend implements VirtioBackend {
     return {
       m,
       dev,
-      transmit: (frame, pkt) => {
-        m.charge(c.ctx, c.hostTx + copyCost(frame.length), 'host-tx', () => `${c.hostTxLabel} ${frame.length} B`, pkt);
+      transmit: (frame, pkt, gso) => {
+        m.charge(c.ctx, c.hostTx + copyCost(frame.length), 'host-tx', () => `${c.hostTxLabel} ${frame.length} B${gso ? ' (GSO)' : ''}`, pkt);
         this.env.metrics.count(m.t, 'bytesCopied', frame.length);
         if (c.txSyscalls) this.env.metrics.count(m.t, 'syscalls', c.txSyscalls);
-        this.opts.hostTransmit(frame, m, c.ctx);
+        this.opts.hostTransmit(frame, m, c.ctx, gso);
       },
       interrupt: (q) => {
         m.charge(c.ctx, c.signal, 'irqfd', c.signalLabel);
         if (c.signalSyscalls) this.env.metrics.count(m.t, 'syscalls', c.signalSyscalls);
         dev.interrupt(q, m.t);
       },
+      blocked: () => (this.opts.txBlockedUntil?.(m.t) ?? m.t) > m.t,
     };
   }
 

@@ -9,8 +9,8 @@ interface ScenarioDef extends ScenarioInfo {
   model?: 'paravirt';
 }
 
-const PV_PARAMS = { backend: 'vhost-net', eventIdx: true, ioeventfd: true, indirect: true, guestPmd: false, queues: 1, queueSize: 256, burst: 1, wireGbps: 10, apicv: false };
-const PV_NOTE = 'backend = qemu | vhost-net | vhost-user | xen-netback | vmxnet3; guestPmd=true runs a DPDK virtio PMD in the guest (with vhost-user: no interrupts, no exits).';
+const PV_PARAMS = { backend: 'vhost-net', eventIdx: true, ioeventfd: true, indirect: true, guestPmd: false, queues: 1, queueSize: 256, burst: 1, wireGbps: 10, apicv: false, tso: false };
+const PV_NOTE = 'backend = qemu | vhost-net | vhost-user | xen-netback | vmxnet3; guestPmd=true runs a DPDK virtio PMD in the guest (with vhost-user: no interrupts, no exits); tso=true (TX) sends 64 KiB TSO super-frames that the NIC cuts into size-byte frames.';
 
 const EMU_PARAMS = { mitigation: true, itr: 195, tadv: 32, burst: 1, wireGbps: 10, apicv: false };
 
@@ -120,7 +120,7 @@ export function runScenario(id: string, opts: ScenarioOptions = {}): RunResult {
       scenario: id, seed, workload: def.workload, packets, size,
       backend: backend as BackendKind,
       eventIdx: Boolean(p['eventIdx']), ioeventfd: Boolean(p['ioeventfd']), indirect: Boolean(p['indirect']), guestPmd: Boolean(p['guestPmd']),
-      queues, queueSize, burst, wireGbps, apicv: Boolean(p['apicv']),
+      queues, queueSize, burst, wireGbps, apicv: Boolean(p['apicv']), tso: Boolean(p['tso']),
       offeredGbps: 'offeredGbps' in p ? Math.max(0.001, num('offeredGbps')) : 1,
     }).result;
   }

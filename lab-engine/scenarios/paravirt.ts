@@ -18,9 +18,9 @@ import { VirtioNetDevice } from '../hw/virtio/net-device.ts';
 import { SerialThread, type HostEnv, type Meter } from '../hv/host.ts';
 import { Vcpu, VCPU_THREAD } from '../hv/vcpu.ts';
 import type { GuestTask } from '../hv/guest-ops.ts';
-import { ThreadBackend, type BackendKind, type DataPlane } from '../hv/virtio-backends.ts';
+import { ThreadBackend, type BackendKind, type DataPlane, type Gso } from '../hv/virtio-backends.ts';
 import { PollBackend, BUSY_POLL, type PollPolicy } from '../hv/vhost-user.ts';
-import { VirtioNetDriver, type VirtioPair } from '../guest/virtio-net-driver.ts';
+import { TSO_HDR_LEN, VirtioNetDriver, type VirtioPair } from '../guest/virtio-net-driver.ts';
 import { FrameMaker, GUEST_MAC, frameSeq } from '../guest/frames.ts';
 import type { GuestFrame } from '../guest/e1000-driver.ts';
 
@@ -52,6 +52,12 @@ export interface ParavirtConfig {
   txBursts?: { frames: number; gapNs: (burstIndex: number) => Ns };
   /** Record each TX frame's latency (guest xmit → peer) in metrics.latency. */
   txLatency?: boolean;
+  /**
+   * TCP segmentation offload on TX (VIRTIO_NET_F_CSUM + HOST_TSO4): the guest hands over up to
+   * 64 KiB super-frames, the host NIC cuts them into `size`-byte frames on the wire. `packets`
+   * still counts wire frames. The RX path has no GRO/LRO.
+   */
+  tso?: boolean;
   startIdx?: number;
   ramBytes: number;
   /** Replace the backend's data plane (virtio-backend lab) or the poll policy (vhost-poll lab). */
@@ -89,7 +95,7 @@ const MiB = 1024 * 1024;
 export function paravirtDefaults(): Omit<ParavirtConfig, 'scenario' | 'seed' | 'workload' | 'packets' | 'size'> {
   return {
     backend: 'vhost-net', eventIdx: true, ioeventfd: true, indirect: true, guestPmd: false, queues: 1, queueSize: 256,
-    wireGbps: 10, apicv: false, burst: 1, offeredGbps: 1, ramBytes: 256 * MiB,
+    wireGbps: 10, apicv: false, burst: 1, offeredGbps: 1, ramBytes: 1024 * MiB,
   };
 }
 
@@ -102,14 +108,15 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
   const ioeventfd = cfg.ioeventfd || cfg.backend !== 'qemu'; // vhost and vhost-user need the kick eventfd
   const offered = S.features(
     S.VIRTIO_F_VERSION_1, S.VIRTIO_NET_F_MAC, S.VIRTIO_NET_F_STATUS, S.VIRTIO_NET_F_MTU,
+    ...(cfg.tso ? [S.VIRTIO_NET_F_CSUM, S.VIRTIO_NET_F_HOST_TSO4] : []),
     ...(cfg.eventIdx ? [S.VIRTIO_F_EVENT_IDX] : []), ...(cfg.indirect ? [S.VIRTIO_F_INDIRECT_DESC] : []),
     ...(pairsWanted > 1 ? [S.VIRTIO_NET_F_MQ] : []),
   );
   const dev = new VirtioNetDevice(env, mem, { mac: GUEST_MAC, maxPairs: pairsWanted, queueMaxSize: Math.max(cfg.queueSize, 256), offered, ioeventfd });
   const driver = new VirtioNetDriver(mem, {
     pairs: pairsWanted, queueSize: cfg.queueSize, indirect: cfg.indirect, pmd: cfg.guestPmd,
-    wanted: S.features(S.VIRTIO_F_VERSION_1, S.VIRTIO_NET_F_MAC, S.VIRTIO_NET_F_STATUS, S.VIRTIO_NET_F_MTU, S.VIRTIO_F_EVENT_IDX, S.VIRTIO_F_INDIRECT_DESC, S.VIRTIO_NET_F_MQ),
-    ringBase: 1 * MiB, rxBufferBase: 16 * MiB, startIdx: cfg.startIdx ?? 0,
+    wanted: S.features(S.VIRTIO_F_VERSION_1, S.VIRTIO_NET_F_MAC, S.VIRTIO_NET_F_STATUS, S.VIRTIO_NET_F_MTU, S.VIRTIO_F_EVENT_IDX, S.VIRTIO_F_INDIRECT_DESC, S.VIRTIO_NET_F_MQ, S.VIRTIO_NET_F_CSUM, S.VIRTIO_NET_F_HOST_TSO4),
+    ringBase: 1 * MiB, rxBufferBase: 16 * MiB, startIdx: cfg.startIdx ?? 0, gsoBase: 128 * MiB,
   });
   driver.now = () => env.sched.now;
   const toPeer = new Wire(env, 'wire →peer', cfg.wireGbps);
@@ -136,6 +143,12 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
   const sentAt = new Map<number, Ns>();
   const reclaimedAll = (): number => driver.pairs.reduce((s, p) => s + p.reclaimed, 0);
   const txSettled = (): boolean => deliveredTx + wireDrops >= cfg.packets;
+  // With TSO the guest sends super-frames of up to `perSuper` segments of `mss` payload bytes.
+  const tso = Boolean(cfg.tso) && cfg.workload === 'tx';
+  const mss = frameLen - TSO_HDR_LEN;
+  const perSuper = Math.max(1, Math.floor(64_000 / mss));
+  const txBuffers = tso ? Math.ceil(cfg.packets / perSuper) : cfg.packets;
+  const txDone = (): boolean => txSettled() && reclaimedAll() >= txBuffers;
   const peerReceive = (bytes: Uint8Array | undefined, len: number, pkt: number | undefined, t: Ns): void => {
     env.trace.emit(t, 0, 'peer', 'peer-rx', () => `peer received ${len + 4} B`, pkt);
     if (bytes) cfg.onFrameToPeer?.(bytes, t);
@@ -149,22 +162,28 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
       }
       env.metrics.delivered(t, len + 4, 'tx');
       deliveredTx++;
-      if (txSettled() && reclaimedAll() >= cfg.packets) finish();
+      if (txDone()) finish();
     } else if (cfg.workload === 'rr') {
       const reply = frames.make(pkt ?? 0, frameLen, 'pattern').bytes;
       env.sched.schedule(peerServiceNs(peerRng), () => sendToHost(reply, env.sched.now, 0));
     }
   };
 
-  const hostTransmit = (frame: Uint8Array, m: Meter, ctx: Context): void => {
+  const hostTransmit = (frame: Uint8Array, m: Meter, ctx: Context, gso?: Gso): void => {
     const pkt = frameSeq(frame);
-    if (ctx !== 'poll') m.charge('host-kernel', COSTS.bridgeForward.ns, 'bridge', 'bridge → NIC driver', pkt);
-    const kept = cfg.onFrameToPeer ? frame.slice() : undefined;
-    const len = frame.length;
-    if (!toPeer.send(len + 4, m.t, (t) => peerReceive(kept, len, pkt, t), pkt)) {
-      wireDrops++;
-      if (txSettled() && reclaimedAll() >= cfg.packets) env.sched.at(m.t, finish);
+    if (ctx !== 'poll') m.charge('host-kernel', COSTS.bridgeForward.ns, 'bridge', gso ? 'bridge → NIC driver (one GSO skb)' : 'bridge → NIC driver', pkt);
+    const toWire = (len: number, kept: Uint8Array | undefined): void => {
+      if (!toPeer.send(len + 4, m.t, (t) => peerReceive(kept, len, pkt, t), pkt)) {
+        wireDrops++;
+        if (txDone()) env.sched.at(m.t, finish);
+      }
+    };
+    if (gso && frame.length > gso.hdrLen + gso.size) {
+      // The NIC's TSO engine cuts the super-frame: every segment carries the headers again.
+      for (let off = gso.hdrLen; off < frame.length; off += gso.size) toWire(gso.hdrLen + Math.min(gso.size, frame.length - off), undefined);
+      return;
     }
+    toWire(frame.length, cfg.onFrameToPeer ? frame.slice() : undefined);
   };
 
   const sendToHost = (bytes: Uint8Array, at: Ns, pair: number): void => {
@@ -184,7 +203,7 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
   const txBlockedUntil = (at: Ns): Ns => toPeer.blockedUntil(at);
   const policyError = (message: string, t: Ns): void => host.fail({ severity: 'error', code: 'learner-threw', message, t });
   host.backend = pollBackend
-    ? new PollBackend(env, { pairs: pairsWanted, policy: cfg.policy ?? BUSY_POLL, plane: cfg.plane, hostTransmit: (f, m) => hostTransmit(f, m, 'poll'), onPolicyError: policyError, txBlockedUntil })
+    ? new PollBackend(env, { pairs: pairsWanted, policy: cfg.policy ?? BUSY_POLL, plane: cfg.plane, hostTransmit: (f, m, gso) => hostTransmit(f, m, 'poll', gso), onPolicyError: policyError, txBlockedUntil })
     : new ThreadBackend(env, { kind: cfg.backend as Exclude<BackendKind, 'vhost-user'>, pairs: pairsWanted, plane: cfg.plane, hostTransmit, txBlockedUntil });
   dev.backend = host.backend;
   if (cfg.backend === 'xen-netback') dev.notifyExit = 'VMCALL';
@@ -229,7 +248,7 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
     const pmd = cfg.guestPmd;
     if (cfg.workload === 'tx') {
       const mine: number[] = [];
-      for (let pkt = p; pkt < cfg.packets; pkt += driver.pairs.length) mine.push(pkt);
+      for (let pkt = p; pkt < txBuffers; pkt += driver.pairs.length) mine.push(pkt);
       for (let i = 0; i < mine.length; i++) {
         if (cfg.txBursts && i > 0 && i % cfg.txBursts.frames === 0) {
           yield* pair.kick();
@@ -239,10 +258,21 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
             else yield { op: 'halt', reason: 'application idle between bursts', untilNs: until };
           }
         }
+        const more = cfg.burst > 1 && (i + 1) % cfg.burst !== 0 && i < mine.length - 1;
+        if (tso) {
+          const segments = Math.min(perSuper, cfg.packets - mine[i]! * perSuper);
+          for (;;) {
+            const ok = yield* pair.xmitGso(mine[i]!, segments * mss, mss, more);
+            if (ok) break;
+            if (pmd) yield* pmdSpin('TX ring full: poll for completions');
+            else if (pair.stopQueue()) yield { op: 'halt', reason: 'TX ring full: queue stopped' };
+          }
+          publish();
+          continue;
+        }
         const frame = makeFrame(mine[i]!);
         cfg.onGuestFrameSent?.(frame);
         if (cfg.txLatency) sentAt.set(frame.pkt, env.sched.now);
-        const more = cfg.burst > 1 && (i + 1) % cfg.burst !== 0 && i < mine.length - 1;
         for (;;) {
           const ok = yield* pair.xmit(frame, more);
           if (ok) break;
@@ -258,7 +288,7 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
         if (pmd) yield* pmdSpin('wait for TX completions');
         else if (pair.stopQueue()) yield { op: 'halt', reason: 'waiting for TX completions' };
       }
-      if (txSettled() && reclaimedAll() >= cfg.packets) finish();
+      if (txDone()) finish();
       return;
     }
     if (cfg.workload === 'rr') {
@@ -352,7 +382,7 @@ export function runParavirt(cfg: ParavirtConfig): { result: RunResult; host: Par
     seed: cfg.seed,
     params: {
       packets: cfg.packets, size: cfg.size, backend: cfg.backend, eventIdx: cfg.eventIdx, ioeventfd, indirect: cfg.indirect,
-      guestPmd: cfg.guestPmd, queues: pairsWanted, queueSize: cfg.queueSize, wireGbps: cfg.wireGbps, apicv: cfg.apicv, burst: cfg.burst,
+      guestPmd: cfg.guestPmd, queues: pairsWanted, queueSize: cfg.queueSize, wireGbps: cfg.wireGbps, apicv: cfg.apicv, burst: cfg.burst, tso: Boolean(cfg.tso),
       ...(cfg.workload === 'rx' ? { offeredGbps: cfg.offeredGbps } : {}),
       ...cfg.extraParams,
     },

@@ -133,6 +133,7 @@ export const NET_HDR_SIZE = 12;
 export const NET_HDR_F_NEEDS_CSUM = 1;
 export const NET_HDR_F_DATA_VALID = 2;
 export const NET_HDR_GSO_NONE = 0;
+export const NET_HDR_GSO_TCPV4 = 1;
 /** Field offsets: flags u8, gso_type u8, hdr_len le16, gso_size le16, csum_start le16, csum_offset le16, num_buffers le16. */
 export const NET_HDR = { flags: 0, gsoType: 1, hdrLen: 2, gsoSize: 4, csumStart: 6, csumOffset: 8, numBuffers: 10 } as const;
 
