@@ -39,6 +39,8 @@ export function engineFigures(): EngineFigure[] {
   for (const size of [64, 1518]) {
     for (const [name, params] of backends) cases.push([`virtio-tx ${name} ${size} B × 20000`, 'virtio-tx', { size, packets: 20_000, params }]);
   }
+  // Bulk TCP as real stacks send it: TSO super-frames, 100000 wire frames of 1518 B.
+  for (const b of ['qemu', 'vhost-net', 'vhost-user']) cases.push([`virtio-tx ${b} TSO 1518 B × 100000`, 'virtio-tx', { size: 1518, packets: 100_000, params: { backend: b, tso: true } }]);
   cases.push(['virtio-rx vhost-net 64 B × 20000, 1 Gbit/s offered', 'virtio-rx', { size: 64, packets: 20_000, params: { backend: 'vhost-net', offeredGbps: 1 } }]);
   cases.push(['virtio-rx vhost-net 1518 B × 20000, 5 Gbit/s offered', 'virtio-rx', { size: 1518, packets: 20_000, params: { backend: 'vhost-net', offeredGbps: 5 } }]);
   runScenario('emulation-tx', { packets: 2000 }); // warm up the JIT
