@@ -54,6 +54,8 @@ export const MESSAGES: Record<string, (d: Data) => string> = {
     `seed ${s(d, 'seed')} (${s(d, 'run')} run): your device wrote ${s(d, 'len')} B at ${s(d, 'gpa')} while serving queue ${s(d, 'queue')}: a device writes only its used ring and device-writable (RX) buffers`,
   'used-regressed': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): used.idx went back from ${s(d, 'from')} to ${s(d, 'to')}; it only ever moves forward (mod 65536)`,
   'bad-used-entry': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): ${s(d, 'message')}`,
+  'exits-per-frame': (d) =>
+    `seed ${s(d, 'seed')}: ${s(d, 'exits')} VM exits for ${s(d, 'frames')} frames = ${s(d, 'value')} per frame; the target is at most ${s(d, 'limit')} — every interrupt costs the guest an EOI exit and often a wake-up`,
   'interrupts-per-frame': (d) =>
     `seed ${s(d, 'seed')}: ${s(d, 'interrupts')} interrupts for ${s(d, 'frames')} frames = ${s(d, 'value')} per frame; the target is at most ${s(d, 'limit')} — interrupt only when the driver's used_event (or NO_INTERRUPT) asks`,
   // ── vhost-poll ──

@@ -33,12 +33,14 @@ const API_MODULE = 'iovlab/virtio-backend';
 const MiB = 1024 * 1024;
 
 /**
- * Frozen performance threshold: interrupts the device raises per frame (TX + RX runs). The
- * reference raises 0.03–0.35 over 200 seeds (see tests/labs/virtio-backend.test.ts); a device
- * that interrupts after every frame raises ~1. The margin leaves room for sound variations
- * (deciding per frame instead of per batch) while failing "always interrupt".
+ * Frozen performance thresholds over a seed's tx and rx runs. The reference raises 0.19–0.49
+ * interrupts and causes 0.78–1.45 VM exits per frame over 150 seeds (tests/labs/virtio-backend
+ * holds a ≥ 15 % margin on more); a device that interrupts after every batch raises 0.64–0.83
+ * and causes up to 2.1. Exits are mostly the guest's kicks, which the engine suppresses for
+ * everyone; the learner's share is the EOIs and wake-ups its interrupts cost.
  */
-export const INTERRUPTS_PER_FRAME_MAX = 0.5;
+export const INTERRUPTS_PER_FRAME_MAX = 0.6;
+export const EXITS_PER_FRAME_MAX = 1.8;
 
 export const CHECKS: CheckInfo[] = [
   { number: 1, id: 'tx', name: 'TX: every frame reaches the wire intact and in order', points: 20, parents: [], kind: 'correctness' },
@@ -48,7 +50,7 @@ export const CHECKS: CheckInfo[] = [
   { number: 5, id: 'irq', name: 'No lost interrupt: the driver never waits forever (TX and RX)', points: 15, parents: [], kind: 'correctness' },
   { number: 6, id: 'bad-chain', name: 'A malformed chain puts the device in NEEDS_RESET (not sent, no hang)', points: 10, parents: [], kind: 'correctness' },
   { number: 7, id: 'ring', name: 'Ring invariants: writes only to the used ring and RX buffers, used.idx never goes back, each chain returned once', points: 10, parents: [1], kind: 'invariant' },
-  { number: 8, id: 'perf', name: `Performance: at most ${INTERRUPTS_PER_FRAME_MAX} interrupts per frame (the driver's event index honoured)`, points: 10, parents: [1, 5], kind: 'performance' },
+  { number: 8, id: 'perf', name: `Performance: at most ${INTERRUPTS_PER_FRAME_MAX} interrupts and ${EXITS_PER_FRAME_MAX} VM exits per frame (the driver's event index honoured)`, points: 10, parents: [1, 5], kind: 'performance' },
 ];
 
 const PUBLIC_SEEDS = [1, 2, 3];
@@ -79,7 +81,7 @@ export function seedConfig(seed: number) {
 export const LAB_INFO: LabInfo = {
   id: LAB_ID,
   title: 'A virtio-net backend: rings, chains and the event index',
-  version: hashText(['virtio-backend/1', VIRTIO_BACKEND_DTS, VIRTIO_BACKEND_STARTER, JSON.stringify(CHECKS), String(INTERRUPTS_PER_FRAME_MAX)].join('\n')),
+  version: hashText(['virtio-backend/1', VIRTIO_BACKEND_DTS, VIRTIO_BACKEND_STARTER, JSON.stringify(CHECKS), String(INTERRUPTS_PER_FRAME_MAX), String(EXITS_PER_FRAME_MAX)].join('\n')),
   apiModule: API_MODULE,
   apiDts: VIRTIO_BACKEND_DTS,
   starter: VIRTIO_BACKEND_STARTER,
@@ -116,6 +118,9 @@ export function runSeed(source: string, seed: number): SeedOutcome {
     runs.push(runOne(run, seed, exp as unknown as LearnerPlaneExports));
   }
   const findings = evaluate(seed, runs);
+  // What check 8 measured, over the tx and rx runs, next to the charted run's own figures.
+  const perf = perfFigures(runs);
+  Object.assign(runs[0]!.result.metrics.params, { gradedFrames: perf.frames, gradedInterrupts: perf.interrupts, gradedExits: perf.exits });
   // The tx run is the one the page charts; the others add their diagnostics (labelled).
   const main = runs[0]!;
   const result = main.result;
@@ -367,11 +372,27 @@ function evaluate(seed: number, runs: RunOutcome[]): Finding[] {
     }
   }
 
-  // 8: interrupts per frame.
-  const frames = tx.obs.sent.length + rx.obs.rxSent.length;
-  const perFrame = frames ? (tx.obs.interrupts + rx.obs.interrupts) / frames : 0;
-  if (perFrame > INTERRUPTS_PER_FRAME_MAX) f('perf', 'interrupts-per-frame', { value: perFrame.toFixed(2), limit: String(INTERRUPTS_PER_FRAME_MAX), interrupts: tx.obs.interrupts + rx.obs.interrupts, frames });
+  // 8: interrupts and VM exits per frame (over the tx and rx runs).
+  const { frames, interrupts, exits } = perfFigures(runs);
+  const perFrame = frames ? interrupts / frames : 0;
+  const exitsPerFrame = frames ? exits / frames : 0;
+  if (perFrame > INTERRUPTS_PER_FRAME_MAX) f('perf', 'interrupts-per-frame', { value: perFrame.toFixed(2), limit: String(INTERRUPTS_PER_FRAME_MAX), interrupts, frames });
+  else if (exitsPerFrame > EXITS_PER_FRAME_MAX) f('perf', 'exits-per-frame', { value: exitsPerFrame.toFixed(2), limit: String(EXITS_PER_FRAME_MAX), exits, frames });
   return out;
+}
+
+/** Frames, interrupts the device raised and VM exits over a seed's tx and rx runs (check 8). */
+export function perfFigures(runs: { run: string; obs: VirtioLabObserver; result: RunResult }[]): { frames: number; interrupts: number; exits: number } {
+  let frames = 0;
+  let interrupts = 0;
+  let exits = 0;
+  for (const r of runs) {
+    if (r.run === 'fault') continue;
+    frames += r.run === 'tx' ? r.obs.sent.length : r.obs.rxSent.length;
+    interrupts += r.obs.interrupts;
+    exits += r.result.metrics.counters.exitsTotal;
+  }
+  return { frames, interrupts, exits };
 }
 
 function shapeWords(s: { cls: string; descriptors: number; afterWrap: boolean }): string {
