@@ -106,6 +106,12 @@ export const COSTS = {
   /** VMXNET3 doorbell handled by the hypervisor's device backend in the kernel (vmkernel). */
   vmxnet3Backend: c(300, '[E] vmkernel vmxnet3 backend per packet'),
 
+  // ── IOMMU (CALIBRATION §1.2, §3.6; hw/iommu/dma-remap.ts) ──────────────────────────────────
+  /** One root, context or second-stage paging-entry read by the IOMMU's walker (a DRAM access). */
+  iommuWalkRead: c(100, '§1.2 iotlb_miss [D] 0.3–1 µs = 3–5 entry reads (+2 on a context-cache miss) × DRAM latency [E] ~100 ns'),
+  /** One IOTLB invalidation from the unmap path: queued-invalidation descriptor + wait descriptor, polled. */
+  iotlbInvalidate: c(cycles(2_000), '§1.2 / C7 [V] strict 43 % vs deferred 91 % of line rate; per-invalidation cost [E] ~2,000 cycles'),
+
   // ── Wire and peer ───────────────────────────────────────────────────────────────────────────
   /** Preamble + SFD (8) + inter-frame gap (12), bytes per frame on the wire. */
   wireOverheadBytes: c(20, 'IEEE 802.3 [D] (CALIBRATION §1.2)'),
