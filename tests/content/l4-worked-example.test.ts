@@ -2,13 +2,15 @@
  * L4's "one DMA, walked by hand" example is prose with numbers in it. This test writes the same
  * root entry, context entry and page-table entries into host memory at the lesson's addresses and
  * lets the engine's VT-d walker (hw/iommu/dma-remap.ts) translate the lesson's IOVA: every entry
- * address, every value and the result must be the ones the lesson prints.
+ * address, every value and the result must be the ones the lesson prints. Its two IRTE examples are
+ * decoded by the engine's irq-remap.ts the same way.
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { GuestMemory } from '../../lab-engine/hw/memory.ts';
 import { HostRam, VtdIommu, createTablePool, PAGE_2M } from '../../lab-engine/hw/iommu/dma-remap.ts';
 import * as V from '../../lab-engine/hw/iommu/vtd-spec.ts';
+import { decodeIrte, encodeRemappableMsi, irteFromHalves } from '../../lab-engine/hw/iommu/irq-remap.ts';
 
 const lesson = readFileSync(new URL('../../content/lessons/04-passthrough/l4-passthrough.mdx', import.meta.url), 'utf8');
 /** The lesson writes hex as 0x7F01_2001: strip the separators to compare. */
@@ -83,5 +85,23 @@ describe('L4 worked example: one DMA walked by hand', () => {
     expect(walk.steps).toHaveLength(5);
     expect(walk.steps[4]!.dwords[0]).toBe(0x9aa0_0083);
     for (const n of [0x8_9aa0_0083, 0x8_9aa5_6a40]) expect(quoted.has(n)).toBe(true);
+  });
+});
+
+describe('L4 worked examples: a remapped and a posted IRTE', () => {
+  it('0x0000000000043B01_0000000300410001 is present, remapped, host vector 0x41 to APIC 3, only from 3b:00.1', () => {
+    expect(lesson).toContain('0x0000000000043B01_0000000300410001');
+    const e = decodeIrte(irteFromHalves(0x0000000300410001n, 0x0000000000043b01n));
+    expect(e).toMatchObject({ mode: 'remapped', present: true, fpd: false, destinationMode: 'physical', trigger: 'edge', deliveryMode: 0, vector: 0x41, destination: 3, sid: 0x3b01, sq: 0, svt: 1 });
+  });
+  it('0x0000000200043B01_4F8E1A4000258001 posts guest vector 0x25 to the descriptor at 0x2_4F8E_1A40', () => {
+    expect(lesson).toContain('0x0000000200043B01_4F8E1A4000258001');
+    const e = decodeIrte(irteFromHalves(0x4f8e1a4000258001n, 0x0000000200043b01n));
+    expect(e).toMatchObject({ mode: 'posted', present: true, urgent: false, vector: 0x25, pda: 0x2_4f8e_1a40, sid: 0x3b01, svt: 1 });
+    expect(quoted.has(0x2_4f8e_1a40)).toBe(true);
+  });
+  it('handle 0x12 is requested with address 0xFEE0_0258 and data 0', () => {
+    expect(encodeRemappableMsi(0x12)).toEqual({ address: 0xfee0_0258, data: 0 });
+    expect(quoted.has(0xfee0_0258)).toBe(true);
   });
 });
