@@ -110,7 +110,49 @@ export const COSTS = {
   /** One root, context or second-stage paging-entry read by the IOMMU's walker (a DRAM access). */
   iommuWalkRead: c(100, '§1.2 iotlb_miss [D] 0.3–1 µs = 3–5 entry reads (+2 on a context-cache miss) × DRAM latency [E] ~100 ns'),
   /** One IOTLB invalidation from the unmap path: queued-invalidation descriptor + wait descriptor, polled. */
-  iotlbInvalidate: c(cycles(2_000), '§1.2 / C7 [V] strict 43 % vs deferred 91 % of line rate; per-invalidation cost [E] ~2,000 cycles'),
+  iotlbInvalidate: c(cycles(3_000), '§1.2 / C7 [V] strict 43 % vs deferred 91 % of line rate; per-invalidation cost [E] ~3,000 cycles, tuned to C7'),
+
+  // ── Device assignment: the assigned NIC, its host path and the DMA API (CALIBRATION §1.2, §3.9) ──
+  /** A posted MMIO store to a BAR mapped into the guest (doorbell): the CPU does not wait. */
+  pciePostedWrite: c(50, '§1.2 [D] posted MMIO writes do not stall the CPU; [E] ~100 cycles for the uncached store'),
+  /** Until a posted write reaches the device (half a read round trip). */
+  pcieWriteLatency: c(400, '§1.2 [D] half the PCIe MMIO read round trip (~0.5–1 µs [R] pcie-bench)'),
+  /** A load from a device register: the CPU stalls for the PCIe round trip. */
+  pcieMmioRead: c(800, '§1.2 [R] pcie-bench: PCIe MMIO read round trip ~0.5–1 µs'),
+  /** A device read's round trip to host memory (pipelined: it delays data, not the DMA engine). */
+  dmaReadLatency: c(500, '§1.2 [R] pcie-bench: DMA read latency ~0.4–0.6 µs'),
+  /** One configuration-space access through ports 0xCF8/0xCFC on bare metal (a config cycle). */
+  pciConfigCycle: c(300, '[E] PCI configuration cycle through mechanism #1'),
+  /** QEMU vfio-pci emulating a config access: vfio_pci_read/write_config → pread/pwrite on the device fd. */
+  vfioConfigAccess: c(1_500, '§3.7 [V] config space stays trapped; [E] pread/pwrite syscall + emulated bits'),
+  /** QEMU turning a guest MSI-X table write into host routing: VFIO_DEVICE_SET_IRQS, KVM_IRQFD, GSI routing, IRTE. */
+  vfioMsixProgram: c(20_000, '§3.7 [V] MSI-X table trapped, eventfd per vector; [E] ioctls + IRTE update'),
+  /** Host interrupt entry and exit on a physical CPU (IDT dispatch, irq_enter/irq_exit, local APIC EOI). */
+  hostIrqEntry: c(400, '§3.9 [D] physical MSI → host; [E] entry/exit cost'),
+  /** vfio_msihandler → eventfd_signal → irqfd_wakeup → kvm_set_msi → kvm_vcpu_kick. */
+  vfioMsiToIrqfd: c(1_200, '§3.9 [D] vfio-pci ISR → eventfd → irqfd → inject; [E] cost'),
+  /** pi_wakeup_handler: find the blocked vCPU on this CPU's wake-up list and wake it. */
+  piWakeupHandler: c(300, '§3.6 [V] KVM wake-up notification vector; [E] cost (posted_intr.c)'),
+  /** Cache and TLB refill the guest pays after an exit (charged in the passthrough model). */
+  exitIndirect: c(1_500, 'C5 [V] ELI abstract: exits cost indirectly too (cache/TLB pollution); [E] per exit, tuned to C5'),
+  /** Bare metal: EOI as a WRMSR to the x2APIC EOI register (0x80B). */
+  x2apicEoi: c(40, '§1.1 t_eoi_exit [V] x2APIC EOI is MSR 0x80B; [E] native WRMSR cost'),
+  /** Bare metal: an idle core (HLT, C1) woken by an interrupt. */
+  nativeIdleWakeup: c(1_000, '§1.1 t_hlt_wakeup [E] C1 exit on bare metal, no scheduler involved'),
+  /** The DMAR fault handler (dmar_fault): read and clear the fault recording registers, log. */
+  hostDmarFault: c(2_000, '§3.6 [V] fault recording registers + fault event; [E] handler cost'),
+  /** Linux DMA API map of one buffer behind an IOMMU: IOVA allocation (rbtree, lock) + PTE writes. */
+  dmaMapSoftware: c(390, 'C7 [V] Amit et al.: Linux 2.6.36 map/unmap cost; [E] tuned to C7 deferred 91 %'),
+  /** Linux DMA API unmap of one buffer: PTE clear + IOVA free (the invalidation is iotlbInvalidate). */
+  dmaUnmapSoftware: c(290, 'C7 [V] Amit et al.; [E] tuned to C7 deferred 91 %'),
+  /** Optimistic teardown (Amit et al.): find a live mapping of the same page and reuse it. */
+  optimisticReuse: c(40, 'C7 [V] optimistic teardown reaches 100 %; [E] lookup cost'),
+  /** QEMU's emulated VT-d (intel-iommu): process the invalidation queue, walk the guest's tables. */
+  viommuEmulation: c(2_500, 'C7 [V] vIOMMU: every guest map/unmap traps; [E] QEMU emulation cost'),
+  /** VFIO_IOMMU_MAP_DMA / UNMAP_DMA for one page: ioctl, pin/unpin, iommu_map/unmap. */
+  vfioDmaIoctl: c(3_000, '§3.7 [V] MAP_DMA pins pages; [E] ioctl + pin + map cost'),
+  /** The guest driver giving one RX buffer back (page/skb allocation, descriptor write). */
+  guestRxRefill: c(60, '[E] ixgbe_alloc_rx_buffers per buffer'),
 
   // ── Wire and peer ───────────────────────────────────────────────────────────────────────────
   /** Preamble + SFD (8) + inter-frame gap (12), bytes per frame on the wire. */
@@ -135,3 +177,9 @@ export function wireTime(frameBytes: number, gbps: number): Ns {
   const onWire = Math.max(frameBytes, 64) + COSTS.wireOverheadBytes.ns;
   return Math.ceil((onWire * 8) / gbps);
 }
+
+/** PCIe link bandwidth per direction, GB/s (= bytes per ns), CALIBRATION §1.2. */
+export const PCIE_GBPS = {
+  gen3x8: { gbps: 7.88, source: '§1.2 [D] 8 GT/s × 8 lanes × 128/130 / 8' },
+  gen4x16: { gbps: 31.5, source: '§1.2 [D] 16 GT/s × 16 lanes × 128/130 / 8' },
+} as const;

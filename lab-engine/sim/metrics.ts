@@ -43,6 +43,8 @@ function zeroCounters(): Counters {
     exits: {}, exitsTotal: 0, exitsToUser: 0, exitsInKernel: 0,
     mmioReads: 0, mmioWrites: 0, interruptsRaised: 0, interruptsInjected: 0, eois: 0,
     dmaOps: 0, bytesCopied: 0, kicks: 0, syscalls: 0, drops: 0,
+    iotlbHits: 0, iotlbMisses: 0, iommuWalkReads: 0, iommuFaults: 0, interruptFaults: 0, postedInterrupts: 0,
+    dmaMaps: 0, dmaUnmaps: 0, iotlbInvalidations: 0, irqDeliveryNs: 0,
   };
 }
 

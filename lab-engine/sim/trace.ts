@@ -6,7 +6,7 @@
 import type { Lane, TraceEvent } from './types.ts';
 import type { Ns } from './time.ts';
 
-const LANE_CODE: Record<Lane, number> = { guest: 1, kvm: 2, qemu: 3, 'host-kernel': 4, wire: 5, peer: 6, vhost: 7, poll: 8 };
+const LANE_CODE: Record<Lane, number> = { guest: 1, kvm: 2, qemu: 3, 'host-kernel': 4, wire: 5, peer: 6, vhost: 7, poll: 8, nic: 9 };
 
 export class Trace {
   readonly events: TraceEvent[] = [];

@@ -7,9 +7,12 @@
 export const METRICS_SCHEMA = 'iovlab.metrics/1' as const;
 
 /** Execution contexts that are charged for work (DESIGN.md §3 "someone pays"). */
-export type Context = 'guest' | 'kvm' | 'qemu' | 'vhost' | 'host-kernel' | 'poll' | 'wire';
-/** guest vCPU, KVM root mode, QEMU threads, vhost worker threads, other host kernel work, poll-mode cores, the wire. */
-export const CONTEXTS: readonly Context[] = ['guest', 'kvm', 'qemu', 'vhost', 'host-kernel', 'poll', 'wire'];
+export type Context = 'guest' | 'kvm' | 'qemu' | 'vhost' | 'host-kernel' | 'poll' | 'wire' | 'nic';
+/**
+ * guest vCPU, KVM root mode, QEMU threads, vhost worker threads, other host kernel work, poll-mode
+ * cores, the wire, and a NIC's DMA engine (translation + PCIe transfer of an assigned or bare-metal NIC).
+ */
+export const CONTEXTS: readonly Context[] = ['guest', 'kvm', 'qemu', 'vhost', 'host-kernel', 'poll', 'wire', 'nic'];
 
 /** Swimlanes of the trace view: the contexts plus the traffic peer on the far end of the wire. */
 export type Lane = Context | 'peer';
@@ -102,6 +105,23 @@ export interface Metrics {
     /** System calls made on the data path by user-space backends (QEMU, vhost-user). */
     syscalls: number;
     drops: number;
+    /** IOTLB hits and misses of the DMAs a NIC made through an IOMMU (device assignment, DMA API). */
+    iotlbHits: number;
+    iotlbMisses: number;
+    /** Root, context and page-table entry reads the IOMMU made on those misses. */
+    iommuWalkReads: number;
+    /** DMAs the IOMMU refused (faults; nothing landed). */
+    iommuFaults: number;
+    /** Interrupt requests interrupt remapping blocked (bad IRTE, spoofed source-id). */
+    interruptFaults: number;
+    /** Interrupts the IOMMU posted into a posted-interrupt descriptor (VT-d posting). */
+    postedInterrupts: number;
+    /** DMA-API map and unmap calls of a driver behind an IOMMU, and the IOTLB invalidations they caused. */
+    dmaMaps: number;
+    dmaUnmaps: number;
+    iotlbInvalidations: number;
+    /** Sum over delivered device interrupts of the time from the device's MSI to the guest's handler, ns. */
+    irqDeliveryNs: number;
   };
   /** Busy time per context within the window, ns. */
   busyNs: Record<Context, number>;

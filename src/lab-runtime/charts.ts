@@ -41,8 +41,8 @@ function readTheme(el: Element): Theme {
   const cs = getComputedStyle(el);
   const v = (name: string, fallback: string): string => cs.getPropertyValue(name).trim() || fallback;
   const series: string[] = [];
-  const fallback = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
-  for (let i = 1; i <= 8; i++) series.push(v(`--iov-series-${i}`, fallback[i - 1]!));
+  const fallback = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#6a3d9a'];
+  for (let i = 1; i <= 9; i++) series.push(v(`--iov-series-${i}`, fallback[i - 1]!));
   return { text: v('--iov-chart-text', cs.color || '#222'), muted: v('--iov-chart-muted', '#666'), grid: v('--iov-chart-grid', 'rgba(128,128,128,0.25)'), series };
 }
 
@@ -263,7 +263,7 @@ export function throughputFigure(m: Metrics): HTMLElement {
 }
 
 /** Index into the theme's series colours per context, shared with the swimlane (lab.css). */
-const CONTEXT_COLOUR: Record<string, number> = { guest: 0, kvm: 1, qemu: 2, 'host-kernel': 3, wire: 4, vhost: 6, poll: 7 };
+const CONTEXT_COLOUR: Record<string, number> = { guest: 0, kvm: 1, qemu: 2, 'host-kernel': 3, wire: 4, vhost: 6, poll: 7, nic: 8 };
 
 export function cpuFigure(m: Metrics): HTMLElement {
   return timeSeriesFigure(m, {

@@ -12,9 +12,10 @@ export const CONTEXT_LABELS: Record<Context, string> = {
   'host-kernel': 'host kernel',
   poll: 'poll-mode core',
   wire: 'wire',
+  nic: 'NIC DMA engine',
 };
 
-/** The contexts the CPU chart shows (the wire is not a CPU). */
+/** The contexts the CPU chart shows (the wire and the NIC's DMA engine are not CPUs). */
 export const CPU_CONTEXTS: Context[] = ['guest', 'kvm', 'qemu', 'vhost', 'host-kernel', 'poll'];
 
 const EXIT_HINTS: Partial<Record<ExitReason, string>> = {

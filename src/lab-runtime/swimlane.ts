@@ -8,8 +8,8 @@ import type { TraceEvent } from '../../lab-engine/index.ts';
 import { clear, h, lazyDetails, s, table } from './dom.ts';
 import { duration } from './summaries.ts';
 
-const LANE_ORDER = ['guest', 'kvm', 'qemu', 'vhost', 'host-kernel', 'poll', 'wire', 'peer'];
-const LANE_LABELS: Record<string, string> = { guest: 'guest vCPU', kvm: 'KVM', qemu: 'QEMU', vhost: 'vhost worker', 'host-kernel': 'host kernel', poll: 'poll-mode core', wire: 'wire', peer: 'peer' };
+const LANE_ORDER = ['guest', 'kvm', 'qemu', 'vhost', 'host-kernel', 'poll', 'nic', 'wire', 'peer'];
+const LANE_LABELS: Record<string, string> = { guest: 'guest vCPU', kvm: 'KVM', qemu: 'QEMU', vhost: 'vhost worker', 'host-kernel': 'host kernel', poll: 'poll-mode core', nic: 'NIC DMA engine', wire: 'wire', peer: 'peer' };
 const LANE_H = 30;
 const AXIS_H = 24;
 const CHAR_W = 6.6;

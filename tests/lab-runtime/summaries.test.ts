@@ -51,12 +51,12 @@ describe('lab run summaries', () => {
   });
 
   it('ranks CPU contexts and leaves the wire out', () => {
-    const m = metrics({ derived: { cpu: { guest: 0.14, kvm: 0.44, qemu: 0.17, vhost: 0, 'host-kernel': 0.25, poll: 0, wire: 0.9 }, bottleneck: 'vCPU thread', utilization: { 'vCPU thread': 0.99 } } });
+    const m = metrics({ derived: { cpu: { guest: 0.14, kvm: 0.44, qemu: 0.17, vhost: 0, 'host-kernel': 0.25, poll: 0, wire: 0.9, nic: 0 }, bottleneck: 'vCPU thread', utilization: { 'vCPU thread': 0.99 } } });
     expect(cpuSummary(m)).toBe('KVM was busiest (44% of a core), then host kernel 25%, QEMU 17%, guest 14%; the vCPU thread was the bottleneck (99% busy).');
   });
 
   it('names the vhost worker and the poll-mode core, and leaves out contexts that round to 0 %', () => {
-    const m = metrics({ derived: { cpu: { guest: 0.17, kvm: 0.001, qemu: 0, vhost: 0.4, 'host-kernel': 0, poll: 1, wire: 0.2 }, bottleneck: 'vCPU thread', utilization: { 'vCPU thread': 0.17 } } });
+    const m = metrics({ derived: { cpu: { guest: 0.17, kvm: 0.001, qemu: 0, vhost: 0.4, 'host-kernel': 0, poll: 1, wire: 0.2, nic: 0 }, bottleneck: 'vCPU thread', utilization: { 'vCPU thread': 0.17 } } });
     expect(cpuSummary(m)).toBe('poll-mode core was busiest (100% of a core), then vhost worker 40%, guest 17%; the vCPU thread was the bottleneck (17% busy).');
   });
 
