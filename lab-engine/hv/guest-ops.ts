@@ -12,6 +12,20 @@ export type GuestOp =
   | { op: 'mmio-read'; offset: number; pkt?: number }
   /** A store to the device's BAR: EPT_MISCONFIG exit. */
   | { op: 'mmio-write'; offset: number; value: number; pkt?: number }
+  /**
+   * A load from BAR `bar` of a PCI device the guest drives directly (an assigned NIC, or the NIC
+   * of a bare-metal host): a PCIe round trip, no exit — unless the page is trapped by QEMU (the
+   * MSI-X table under VFIO), then an EPT_MISCONFIG exit to user space. Returns the value.
+   */
+  | { op: 'bar-read'; bar: number; offset: number; pkt?: number }
+  /** A store to such a BAR: a posted write (no exit, the CPU does not wait) unless trapped. */
+  | { op: 'bar-write'; bar: number; offset: number; value: number; pkt?: number }
+  /**
+   * Port I/O (IN/OUT), e.g. PCI configuration mechanism #1 (0xCF8/0xCFC): in a VM an
+   * IO_INSTRUCTION exit to QEMU, on bare metal a bus cycle. Returns the value read.
+   */
+  | { op: 'pio-read'; port: number; size: 1 | 2 | 4 }
+  | { op: 'pio-write'; port: number; size: 1 | 2 | 4; value: number }
   /** End of interrupt to the local APIC (xAPIC without APICv: APIC_ACCESS exit, in KVM). */
   | { op: 'eoi'; edge?: boolean }
   /** HLT: nothing to do until an interrupt arrives, or until the guest timer at `untilNs`. */
@@ -41,4 +55,26 @@ export interface MmioDevice {
   ioeventfd?(offset: number, m: import('./host.ts').Meter): string | undefined;
   /** The exit a notification write causes (default EPT_MISCONFIG; a Xen event-channel send is a VMCALL). */
   readonly notifyExit?: import('../sim/types.ts').ExitReason;
+}
+
+/**
+ * The PCI bus as a directly driven device sees it (hv/vcpu.ts 'bar-*' and 'pio-*' operations):
+ * the device's own registers, and — in a VM — what QEMU traps. On bare metal nothing is trapped
+ * and port I/O reaches the chipset.
+ */
+export interface DirectBus {
+  /** Is this BAR access trapped by QEMU (the page is not mapped into the guest)? */
+  trapped(bar: number, offset: number): boolean;
+  /** The device's register value (the CPU waits for the completion). */
+  read(bar: number, offset: number): number;
+  /** A posted write that reaches the device at time `at`. */
+  write(bar: number, offset: number, value: number, at: import('../sim/time.ts').Ns): void;
+  /** QEMU's handling of a trapped BAR access, charging its work to `m`. */
+  trappedRead(bar: number, offset: number, m: import('./host.ts').Meter): number;
+  trappedWrite(bar: number, offset: number, value: number, m: import('./host.ts').Meter): void;
+  /** Port I/O: QEMU's emulation in a VM (charged to `m`), the chipset on bare metal. */
+  pioRead(port: number, size: 1 | 2 | 4, m: import('./host.ts').Meter): number;
+  pioWrite(port: number, size: 1 | 2 | 4, value: number, m: import('./host.ts').Meter): void;
+  /** Register name for trace labels. */
+  regName(bar: number, offset: number): string;
 }

@@ -11,6 +11,20 @@
  * instruction boundary; the EOI of a level-triggered interrupt (the e1000's INTx) still exits,
  * as EOI_INDUCED (45), because KVM keeps that vector in the EOI-exit bitmap to re-check the line.
  *
+ * Directly driven devices (device assignment, DESIGN.md §3 model 3; CALIBRATION §3.9): 'bar-*'
+ * operations reach the device through `bus` with no exit (a posted store, or a load that waits a
+ * PCIe round trip) unless QEMU traps the page (the MSI-X table); 'pio-*' (config space through
+ * 0xCF8/0xCFC) exits as IO_INSTRUCTION. The assigned device's interrupts arrive as
+ *   hostInterrupt   a physical interrupt for this vCPU's pCPU (remapped IRTE, or the posting
+ *                   wake-up vector): EXTERNAL_INTERRUPT exit if the guest runs, the host ISR (the
+ *                   caller's `isr`, charged here), injection at entry; a halted vCPU is woken;
+ *   postedNotification  VT-d posting with the active vector: delivered without an exit;
+ *   nativeInterrupt     bare metal (`native`): the same driver on a host core, no exits at all —
+ *                   EOI is an x2APIC MSR write, HLT idles and wakes after COSTS.nativeIdleWakeup.
+ * `onHalt`/`onWake` let the scenario keep a posted-interrupt descriptor in step (KVM's
+ * pi_enable_wakeup_handler / vmx_vcpu_pi_load). With `exitIndirectNs` every exit also costs the
+ * guest a cache/TLB refill after it re-enters (ELI's indirect cost; the passthrough model sets it).
+ *
  * Simplification (written down as STYLE.md §3.5 asks): guest code is preempted only between
  * operations, so an interrupt waits for the current `compute` slice (≤ ~1 µs) to end. The ISR and
  * the NAPI poll after it run as one non-reentrant task; a second interrupt is injected after it.
@@ -21,7 +35,8 @@ import type { ExitReason } from '../sim/types.ts';
 import { registerName } from '../hw/e1000/regs.ts';
 import { Meter, type HostEnv } from './host.ts';
 import type { ResourceSlot } from '../sim/metrics.ts';
-import type { GuestOp, GuestProgram, GuestTask, MmioDevice } from './guest-ops.ts';
+import type { DirectBus, GuestOp, GuestProgram, GuestTask, MmioDevice } from './guest-ops.ts';
+import { directAccess, type DirectAccessCtx } from './direct-access.ts';
 
 export const VCPU_THREAD = 'vCPU thread';
 
@@ -47,6 +62,30 @@ export class Vcpu {
   #lastRaiseAt = -1;
   /** APICv / posted interrupts on (set by the scenario). */
   apicv = false;
+  /** Bare metal: the guest program runs on a host core; nothing exits. */
+  native = false;
+  /** The bus a directly driven device sits on ('bar-*' and 'pio-*' operations). */
+  bus: DirectBus | undefined;
+  /** Cache/TLB refill charged to the guest after each exit (0: not modelled). */
+  exitIndirectNs = 0;
+  /** The vCPU blocks on HLT: return true to wake it at once (an interrupt was posted meanwhile). */
+  onHalt: (() => boolean) | undefined;
+  /** The vCPU thread was woken and is about to enter (re-point the PI descriptor, drain it). */
+  onWake: (() => void) | undefined;
+  /** A posted-interrupt notification is being processed: drain the PIR, true when it held a vector. */
+  onPostedDrain: (() => boolean) | undefined;
+  /** Host interrupts for this pCPU waiting for the next instruction boundary (and whether they arrived in root mode). */
+  #hostIrqs: { isr: (m: Meter) => void; inRoot: boolean }[] = [];
+  /** An interrupt to deliver at the next boundary without an exit (posted, or bare metal). */
+  #noExit: 'posted' | 'native' | undefined;
+  /** Time of the device MSI behind the oldest interrupt not yet delivered (delivery latency). */
+  #origin: Ns | undefined;
+  /** The thread is busy (guest or root mode) until this time. */
+  #busyUntil: Ns = 0;
+  /** Root mode (an exit being handled) until this time. */
+  #rootUntil: Ns = 0;
+  /** The last operation exited: the next entry pays exitIndirectNs. */
+  #exited = false;
   /** Set by the scenario: called when an error must stop the run. */
   fatal: ((message: string) => void) | undefined;
 
@@ -55,6 +94,28 @@ export class Vcpu {
   readonly device: MmioDevice;
 
   readonly #slot: ResourceSlot;
+
+  /** What directAccess (./direct-access.ts) may do to this vCPU. */
+  readonly #direct: DirectAccessCtx = {
+    native: () => this.native,
+    bus: () => this.bus,
+    exitToUser: (m, reason, label, userLabel, pkt) => {
+      this.#exitStart(m, reason, true, label, pkt);
+      if (reason === 'IO_INSTRUCTION') {
+        m.charge('kvm', COSTS.exitKvmHandler.ns, 'kvm-handle', 'PIO exit: no instruction decode');
+        m.charge('kvm', COSTS.exitToUserKvm.ns, 'exit-to-user', userLabel, pkt);
+        m.charge('qemu', COSTS.qemuMmioDispatch.ns, 'qemu-dispatch', 'QEMU: I/O port dispatch', pkt);
+      } else this.#toUser(m, userLabel, pkt);
+    },
+    deviceCall: (f) => this.#deviceCall(f),
+    resume: (v) => void (this.#resumeValue = v),
+    enter: (m) => this.#enter(m),
+    next: (t) => this.#schedule(t),
+    fail: (message) => {
+      this.fatal?.(message);
+      this.#mode = 'stopped';
+    },
+  };
 
   constructor(env: HostEnv, program: GuestProgram, device: MmioDevice, threadName: string = VCPU_THREAD) {
     this.#slot = env.metrics.resource(threadName);
@@ -74,6 +135,7 @@ export class Vcpu {
   }
 
   #schedule(at: Ns): void {
+    if (at > this.#busyUntil) this.#busyUntil = at;
     if (this.#stepScheduled) return;
     this.#stepScheduled = true;
     this.env.sched.at(at, () => {
@@ -119,23 +181,120 @@ export class Vcpu {
     this.#lastRaiseAt = at;
     this.#pending = true;
     if (this.#mode === 'guest' && !this.#inInterrupt) this.#kicked = true;
-    if (this.#mode === 'halted') {
-      // Wake the blocked vCPU thread (kvm_vcpu_kick → scheduler wake-up), then inject.
-      // Scheduler latency, not CPU work: the thread is asleep until it runs again.
-      this.#mode = 'exit';
-      this.#haltToken++;
-      this.env.trace.emit(at, COSTS.haltWakeup.ns, 'kvm', 'wakeup', 'wake the halted vCPU thread');
-      this.env.sched.at(at + COSTS.haltWakeup.ns, () => {
-        const m = new Meter(this.env, this.#slot, this.env.sched.now);
-        this.#enter(m);
-      });
+    // Wake the blocked vCPU thread (kvm_vcpu_kick → scheduler wake-up), then inject.
+    if (this.#mode === 'halted') this.#wakeThread(at, 'wake the halted vCPU thread');
+  }
+
+  /**
+   * The halted thread wakes at `at`: scheduler latency (not CPU work; on bare metal the C1 exit),
+   * then `onWake` and VM entry, which injects what is pending.
+   */
+  #wakeThread(at: Ns, label: string): void {
+    this.#mode = 'exit';
+    this.#haltToken++;
+    const latency = this.native ? COSTS.nativeIdleWakeup.ns : COSTS.haltWakeup.ns;
+    this.env.trace.emit(at, latency, this.native ? 'guest' : 'kvm', 'wakeup', this.native ? 'the interrupt wakes the idle core (C1 exit)' : label);
+    this.env.sched.at(at + latency, () => {
+      this.onWake?.();
+      this.#enter(new Meter(this.env, this.#slot, this.env.sched.now));
+    });
+  }
+
+  /** An interrupt for the guest, raised by host code (an ISR: irqfd → KVM) at time `t`. */
+  raise(t: Ns): void {
+    this.#line = false;
+    this.#applyLine(true, t);
+  }
+
+  /**
+   * A physical interrupt for the pCPU this vCPU runs on, at `at` (the device's MSI, remapped to
+   * a host vector; or the posting wake-up vector). In guest mode: an EXTERNAL_INTERRUPT exit at
+   * the next boundary, then `isr` (charged on this thread), then entry. In root mode: `isr` runs
+   * before the entry, no extra exit. Halted: the pCPU is idle and runs `isr` at once.
+   */
+  hostInterrupt(at: Ns, isr: (m: Meter) => void): void {
+    this.env.sched.at(at, () => {
+      if (this.#mode === 'stopped') return;
+      if (this.#origin === undefined) this.#origin = at;
+      if (this.#mode === 'halted') {
+        const m = new Meter(this.env, this.#slot, Math.max(at, this.#busyUntil));
+        isr(m);
+        if (m.t > this.#busyUntil) this.#busyUntil = m.t;
+        return;
+      }
+      this.#hostIrqs.push({ isr, inRoot: this.#mode === 'exit' || at < this.#rootUntil });
+    });
+  }
+
+  /** VT-d posting notified with the active vector at `at`: delivered at the next boundary, no exit. */
+  postedNotification(at: Ns): void {
+    this.env.sched.at(at, () => {
+      // Halted, the descriptor's NV is the wake-up vector; an active-vector notification to an idle pCPU finds no vCPU (it stays in the PIR).
+      if (this.#mode === 'stopped' || this.#mode === 'halted') return;
+      if (this.#origin === undefined) this.#origin = at;
+      this.#noExit = 'posted';
+    });
+  }
+
+  /** Bare metal: the device's interrupt reaches this core at `at`. */
+  nativeInterrupt(at: Ns): void {
+    this.env.sched.at(at, () => {
+      if (this.#mode === 'stopped') return;
+      if (this.#origin === undefined) this.#origin = at;
+      if (this.#mode === 'halted') this.raise(at);
+      else this.#noExit = 'native';
+    });
+  }
+
+  /** kvm_vcpu_wake_up from a host handler (the posting wake-up vector): the halted thread runs again. */
+  wake(at: Ns): void {
+    if (this.#mode === 'halted') this.#wakeThread(at, 'wake-up vector: wake the blocked vCPU thread');
+  }
+
+  /** At a boundary: take host interrupts that arrived (EXTERNAL_INTERRUPT exit if they found the guest running). */
+  #takeHostInterrupts(now: Ns): void {
+    const irqs = this.#hostIrqs;
+    this.#hostIrqs = [];
+    const m = new Meter(this.env, this.#slot, now);
+    if (!this.native && irqs.some((i) => !i.inRoot)) {
+      this.#exitStart(m, 'EXTERNAL_INTERRUPT', false, 'physical interrupt for this pCPU');
+      m.charge('kvm', COSTS.exitKvmHandler.ns, 'kvm-handle', 'EXTERNAL_INTERRUPT: dispatch the host handler');
     }
+    for (const i of irqs) i.isr(m);
+    this.#enter(m);
+  }
+
+  /** At a boundary: an interrupt that needs no exit (posted with the active vector, or bare metal). */
+  #deliverWithoutExit(now: Ns): void {
+    const kind = this.#noExit;
+    this.#noExit = undefined;
+    if (kind === 'posted' && this.onPostedDrain && !this.onPostedDrain()) {
+      this.#schedule(now);
+      return;
+    }
+    const m = new Meter(this.env, this.#slot, now);
+    this.#line = true;
+    this.env.metrics.count(now, 'interruptsRaised');
+    if (this.#lastRaiseAt >= 0) this.env.metrics.interruptGap(now, now - this.#lastRaiseAt);
+    this.#lastRaiseAt = now;
+    this.#pending = true;
+    if (kind === 'posted') this.#inject(m, 'posted interrupt: the CPU delivers it without an exit');
+    else this.#inject(m, 'device interrupt taken (bare metal)', 'guest');
+    this.#schedule(m.t);
   }
 
   /** One guest operation per event, so virtual time advances between operations. */
   #step(): void {
     if (this.#mode === 'stopped' || this.#mode === 'halted') return;
     const now = this.env.sched.now;
+    if (this.#hostIrqs.length > 0) {
+      this.#takeHostInterrupts(now);
+      return;
+    }
+    if (this.#noExit && !this.#inInterrupt) {
+      this.#deliverWithoutExit(now);
+      return;
+    }
     if (this.#kicked && this.#pending && !this.#inInterrupt && this.apicv) {
       // Posted interrupt: the CPU merges it into the virtual APIC and delivers it, no exit.
       this.#kicked = false;
@@ -205,6 +364,11 @@ export class Vcpu {
         this.#schedule(m.t);
         return;
       case 'mmio-read': {
+        if (this.native) {
+          this.fatal?.('an emulated device was accessed on bare metal');
+          this.#mode = 'stopped';
+          return;
+        }
         this.#exitStart(m, 'EPT_MISCONFIG', true, () => `MMIO read ${this.#reg(op.offset)}`, op.pkt);
         this.#toUser(m, () => `KVM_EXIT_MMIO read ${this.#reg(op.offset)}`, op.pkt);
         this.env.metrics.count(m.t, 'mmioReads');
@@ -234,6 +398,12 @@ export class Vcpu {
         return;
       }
       case 'eoi':
+        if (this.native) {
+          m.charge('guest', COSTS.x2apicEoi.ns, 'eoi', 'EOI: x2APIC MSR write (bare metal)');
+          this.env.metrics.count(m.t, 'eois');
+          this.#schedule(m.t);
+          return;
+        }
         if (this.apicv && op.edge) {
           // Virtual-interrupt delivery: the EOI of an edge-triggered MSI completes in the virtual APIC, no exit.
           this.env.metrics.count(m.t, 'eois');
@@ -251,25 +421,46 @@ export class Vcpu {
         this.#enter(m);
         return;
       case 'halt':
+        if (this.native) {
+          // sti; hlt on a host core: an interrupt already waiting is taken at once, else the core idles.
+          if (this.#noExit || (this.#pending && this.#line && !this.#inInterrupt)) this.#enter(m);
+          else {
+            this.#mode = 'halted';
+            this.#busyUntil = m.t;
+            if (op.untilNs !== undefined) this.#armGuestTimer(op.untilNs, m.t);
+          }
+          return;
+        }
         this.#exitStart(m, 'HLT', false, `HLT (${op.reason})`);
         if (this.#pending && this.#line && !this.#inInterrupt) {
           this.#enter(m); // an interrupt is already pending: re-enter and take it
           return;
         }
         this.#mode = 'halted';
-        if (op.untilNs !== undefined) {
-          // A guest timer (hrtimer → local APIC timer, which KVM emulates) ends the idle period.
-          const due = Math.max(op.untilNs, m.t);
-          const token = ++this.#haltToken;
-          this.env.sched.at(due, () => {
-            if (this.#mode !== 'halted' || token !== this.#haltToken) return;
-            this.#mode = 'exit';
-            this.env.trace.emit(due, COSTS.haltWakeup.ns, 'kvm', 'wakeup', 'guest timer fires: wake the halted vCPU thread');
-            this.env.sched.at(due + COSTS.haltWakeup.ns, () => this.#enter(new Meter(this.env, this.#slot, this.env.sched.now)));
-          });
+        this.#busyUntil = m.t;
+        if (this.onHalt?.()) {
+          this.#wakeThread(m.t, 'an interrupt was posted while blocking: wake at once');
+          return;
         }
+        if (op.untilNs !== undefined) this.#armGuestTimer(op.untilNs, m.t);
+        return;
+      case 'bar-read':
+      case 'bar-write':
+      case 'pio-read':
+      case 'pio-write':
+        directAccess(op, m, this.#direct);
         return;
     }
+  }
+
+  /** A guest timer (hrtimer → local APIC timer, which KVM emulates) ends the idle period at `untilNs`. */
+  #armGuestTimer(untilNs: Ns, from: Ns): void {
+    const due = Math.max(untilNs, from);
+    const token = ++this.#haltToken;
+    this.env.sched.at(due, () => {
+      if (this.#mode !== 'halted' || token !== this.#haltToken) return;
+      this.#wakeThread(due, 'guest timer fires: wake the halted vCPU thread');
+    });
   }
 
   /** Run device-model code; a thrown engine error stops the run with a diagnostic. */
@@ -288,6 +479,7 @@ export class Vcpu {
 
   #exitStart(m: Meter, reason: ExitReason, toUser: boolean, label: string | (() => string), pkt?: number): void {
     this.#mode = 'exit';
+    this.#exited = true;
     this.env.metrics.exit(m.t, reason, toUser);
     m.charge('kvm', COSTS.exitHardware.ns, 'vm-exit', () => `VM exit ${reason}: ${typeof label === 'string' ? label : label()}`, pkt);
   }
@@ -301,17 +493,26 @@ export class Vcpu {
   /** VM entry: inject a pending interrupt if the guest can take it, then resume the guest. */
   #enter(m: Meter): void {
     if (this.#mode === 'stopped') return;
-    if (this.#pending && this.#line && !this.#inInterrupt) this.#inject(m);
+    if (this.#pending && this.#line && !this.#inInterrupt) this.#inject(m, this.native ? 'device interrupt taken (bare metal)' : undefined, this.native ? 'guest' : 'kvm');
+    if (this.#exited) {
+      this.#exited = false;
+      this.#rootUntil = m.t;
+      if (this.exitIndirectNs > 0) m.charge('guest', this.exitIndirectNs, 'exit-indirect', 'cache and TLB refill after the exit');
+    }
     this.#mode = 'guest';
     this.#schedule(m.t);
   }
 
-  #inject(m: Meter, how?: string): void {
+  #inject(m: Meter, how?: string, lane: 'kvm' | 'guest' = 'kvm'): void {
     this.#pending = false;
     this.#inInterrupt = true;
     this.env.metrics.count(m.t, 'interruptsInjected');
-    if (how) m.mark('kvm', 'irq-posted', how);
+    if (how) m.mark(lane, 'irq-posted', how);
     else m.charge('kvm', COSTS.injectInterrupt.ns, 'irq-inject', () => `inject interrupt at ${formatNs(m.t)}`);
+    if (this.#origin !== undefined) {
+      this.env.metrics.count(m.t, 'irqDeliveryNs', m.t - this.#origin);
+      this.#origin = undefined;
+    }
     this.#stack.push(this.program.interrupt());
   }
 
