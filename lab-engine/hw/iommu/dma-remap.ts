@@ -343,19 +343,27 @@ export class IommuDomain {
     const target = pageSize === PAGE_2M ? 2 : 1;
     const missing = new Set<number>();
     const replace: number[] = [];
+    // Pages of one table at the target level share the walk down to it: walk once per such block.
+    const blockSpan = V.levelSpan(target + 1);
+    let blockKey = -1;
+    let blockTable: number | undefined;
     for (let a = iova; a < iova + size; a += pageSize) {
-      let table = this.root;
-      let level = DOMAIN_LEVELS;
-      for (; level > target; level--) {
-        const e = readPte(this.ram, table + V.levelIndex(a, level) * V.PTE_SIZE);
-        if (!e.present) break;
-        if (e.large) return derr('overlap', `map: IOVA ${hex(a)} is already mapped by a superpage in domain ${this.id}`, a);
-        table = e.addr;
+      const key = Math.floor(a / blockSpan);
+      if (key !== blockKey) {
+        blockKey = key;
+        let table = this.root;
+        let level = DOMAIN_LEVELS;
+        for (; level > target; level--) {
+          const e = readPte(this.ram, table + V.levelIndex(a, level) * V.PTE_SIZE);
+          if (!e.present) break;
+          if (e.large) return derr('overlap', `map: IOVA ${hex(a)} is already mapped by a superpage in domain ${this.id}`, a);
+          table = e.addr;
+        }
+        blockTable = level > target ? undefined : table;
+        if (level > target) for (let l = level - 1; l >= target; l--) missing.add(l + 8 * Math.floor(a / (V.levelSpan(l) * V.PTES_PER_TABLE)));
       }
-      if (level > target) {
-        for (let l = level - 1; l >= target; l--) missing.add(l + 8 * Math.floor(a / (V.levelSpan(l) * V.PTES_PER_TABLE)));
-        continue;
-      }
+      if (blockTable === undefined) continue;
+      const table = blockTable;
       const e = readPte(this.ram, table + V.levelIndex(a, target) * V.PTE_SIZE);
       if (!e.present) continue;
       if (target === 2 && !e.large && this.#tableEmpty(e.addr)) {
@@ -378,21 +386,27 @@ export class IommuDomain {
     }
 
     // Pass 2: install. Non-leaf entries get R|W as Linux writes them; rights live in the leaves.
+    blockKey = -1;
+    let table = this.root;
     for (let off = 0; off < size; off += pageSize) {
       const a = iova + off;
-      let table = this.root;
-      for (let level = DOMAIN_LEVELS; level > target; level--) {
-        const slot = table + V.levelIndex(a, level) * V.PTE_SIZE;
-        const e = readPte(this.ram, slot);
-        if (e.present) {
-          table = e.addr;
-          continue;
+      const key = Math.floor(a / blockSpan);
+      if (key !== blockKey) {
+        blockKey = key;
+        table = this.root;
+        for (let level = DOMAIN_LEVELS; level > target; level--) {
+          const slot = table + V.levelIndex(a, level) * V.PTE_SIZE;
+          const e = readPte(this.ram, slot);
+          if (e.present) {
+            table = e.addr;
+            continue;
+          }
+          const t = this.alloc.alloc();
+          invariant(t !== undefined, 'page-table pool ran out after the pre-count');
+          this.stats.tables++;
+          this.ram.write64(slot, V.encodePte(t, true, true, false));
+          table = t;
         }
-        const t = this.alloc.alloc();
-        invariant(t !== undefined, 'page-table pool ran out after the pre-count');
-        this.stats.tables++;
-        this.ram.write64(slot, V.encodePte(t, true, true, false));
-        table = t;
       }
       this.ram.write64(table + V.levelIndex(a, target) * V.PTE_SIZE, V.encodePte(hpa + off, perm.read, perm.write, target === 2));
     }
