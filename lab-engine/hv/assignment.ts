@@ -244,8 +244,13 @@ export function assignNic(h: AssignedHost, setup: HostSetup): VfioResult<{ conta
     const region = byIova.get(m.iova);
     if (region) setup.mapRegion(region, h);
   };
-  const out = assignDevice(h.vfio, h.vm, h.nic.address, h.guestRam.map((r) => ({ gpa: r.gpa, size: r.size, vaddr: r.vaddr })));
-  (h.vfio.hooks as { onMap?: typeof prev }).onMap = prev;
+  let out: ReturnType<typeof assignDevice>;
+  try {
+    out = assignDevice(h.vfio, h.vm, h.nic.address, h.guestRam.map((r) => ({ gpa: r.gpa, size: r.size, vaddr: r.vaddr })));
+  } finally {
+    // Restore the hook even when setup.mapRegion threw (the caller reports the exception).
+    (h.vfio.hooks as { onMap?: typeof prev }).onMap = prev;
+  }
   if (out.ok) {
     h.container = out.container;
     h.device = out.device;
