@@ -38,7 +38,7 @@ export const CELL_API_DTS = `declare module 'iovlab' {
     /** Scenario knobs, e.g. { mitigation: false, itr: 500 }. */
     params?: Record<string, number | string | boolean>;
   }
-  export type Context = 'guest' | 'kvm' | 'qemu' | 'vhost' | 'host-kernel' | 'poll' | 'wire';
+  export type Context = 'guest' | 'kvm' | 'qemu' | 'vhost' | 'host-kernel' | 'poll' | 'wire' | 'nic';
   export interface Metrics {
     scenario: string; seed: number; windowNs: number; events: number;
     stop: 'done' | 'until' | 'budget' | 'stalled' | 'error';
@@ -48,6 +48,9 @@ export const CELL_API_DTS = `declare module 'iovlab' {
       exits: Partial<Record<'EXTERNAL_INTERRUPT' | 'HLT' | 'IO_INSTRUCTION' | 'APIC_ACCESS' | 'EOI_INDUCED' | 'EPT_MISCONFIG' | 'MSR_WRITE' | 'VMCALL', number>>;
       exitsTotal: number; exitsToUser: number; exitsInKernel: number; mmioReads: number; mmioWrites: number;
       interruptsRaised: number; interruptsInjected: number; eois: number; dmaOps: number; bytesCopied: number; kicks: number; syscalls: number; drops: number;
+      /** Passthrough: IOMMU and interrupt counters (0 elsewhere); irqDeliveryNs sums MSI → guest handler times. */
+      iotlbHits: number; iotlbMisses: number; iommuWalkReads: number; iommuFaults: number; interruptFaults: number; postedInterrupts: number;
+      dmaMaps: number; dmaUnmaps: number; iotlbInvalidations: number; irqDeliveryNs: number;
     };
     busyNs: Record<Context, number>;
     derived: {

@@ -111,7 +111,7 @@ describe('the 82599 model\'s configuration space, read as a driver reads it', ()
     cfg.write(P.PCI_COMMAND, 2, P.PCI_COMMAND_MEMORY | P.PCI_COMMAND_MASTER | 0x8);
     expect(cfg.read(P.PCI_COMMAND, 2)).toBe(P.PCI_COMMAND_MEMORY | P.PCI_COMMAND_MASTER); // SPECIAL is not implemented
     expect(cfg.busMaster && cfg.memoryEnabled).toBe(true);
-    cfg.bytes[P.PCI_STATUS + 1] |= 0x20; // Received Master Abort, set by hardware
+    cfg.bytes[P.PCI_STATUS + 1] = cfg.bytes[P.PCI_STATUS + 1]! | 0x20; // Received Master Abort, set by hardware
     cfg.write(P.PCI_STATUS, 2, 0x2000);
     expect(cfg.read(P.PCI_STATUS, 2)).toBe(P.PCI_STATUS_CAP_LIST);
   });
