@@ -66,8 +66,11 @@ export class AssignedIrqPath {
     });
   }
 
-  /** An interrupt request (a DWORD write to 0xFEEx_xxxx) from requester `sourceId` at `t`. */
-  deliver(sourceId: number, address: number, data: number, t: Ns): RemapResult {
+  /**
+   * An interrupt request (a DWORD write to 0xFEEx_xxxx) from requester `sourceId` at `t`. A blocked
+   * request is counted (interruptFaults) and reported, unless `quiet` (the caller reports it).
+   */
+  deliver(sourceId: number, address: number, data: number, t: Ns, quiet = false): RemapResult {
     const res = this.h.irt.remap(sourceId, address, data);
     switch (res.kind) {
       case 'remapped':
@@ -78,7 +81,7 @@ export class AssignedIrqPath {
         break;
       case 'fault':
         this.env.metrics.count(t, 'interruptFaults');
-        diagnose(this.env, { severity: 'warning', code: 'msi-blocked', message: `Interrupt remapping blocked an MSI from ${formatRequesterId(sourceId)}: ${res.detail} (fault ${hex(res.code)}).`, t });
+        if (!quiet) diagnose(this.env, { severity: 'warning', code: 'msi-blocked', message: `Interrupt remapping blocked an MSI from ${formatRequesterId(sourceId)}: ${res.detail} (fault ${hex(res.code)}).`, t });
         break;
       case 'compatibility':
         diagnose(this.env, { severity: 'warning', code: 'msi-compatibility', message: `An MSI from ${formatRequesterId(sourceId)} passed un-remapped (compatibility format).`, t });

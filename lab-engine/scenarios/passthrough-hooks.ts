@@ -38,7 +38,7 @@ export function installHooks(cfg: PassthroughConfig, h: PassthroughHost, irqPath
         env.diagnostics.push({ severity: 'warning', code: 'msi-spoof-delivered', message: `A spoofed MSI from ${who} for vector ${s.vector} reached the CPU: bare metal has no interrupt remapping to check its source-id.`, t });
         return;
       }
-      const res = irqPath.deliver(s.sourceId, e.address, e.data, t);
+      const res = irqPath.deliver(s.sourceId, e.address, e.data, t, true);
       if (res.kind === 'fault') {
         env.diagnostics.push({ severity: 'info', code: 'msi-spoof-blocked', message: `Interrupt remapping blocked a spoofed MSI from ${who} naming vector ${s.vector}'s IRTE: ${res.detail}.`, t });
       } else {
