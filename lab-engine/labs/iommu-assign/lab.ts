@@ -33,8 +33,8 @@ const API_MODULE = 'iovlab/iommu-assign';
  * reference's spread over seeds 1–150 is in tests/labs/iommu-assign.test.ts, which holds the
  * margins on more seeds).
  */
-export const IOTLB_MISSES_PER_PACKET_MAX = 0.5;
-export const EXITS_PER_INTERRUPT_MAX = 0.1;
+export const IOTLB_MISSES_PER_PACKET_MAX = 0.1;
+export const EXITS_PER_INTERRUPT_MAX = 0.25;
 /** Throughput with posted interrupts at least this fraction of bare metal's (the issue: within 3 %). */
 export const THROUGHPUT_FRACTION_MIN = 0.97;
 
@@ -86,10 +86,9 @@ export function runSeed(source: string, seed: number): SeedOutcome {
   const setup = runSetup(cfg, first);
   const traffic: TrafficOutcome[] = [];
   for (const run of ['remapped', 'posted', 'bare'] as const) {
-    const exp = instance();
+    const exp = run === 'bare' ? undefined : instance();
     if (Array.isArray(exp)) return { seed, kind: 'compile-error', diagnostics: exp };
-    const t = runTraffic(run, cfg, exp);
-    if (t) traffic.push(t);
+    traffic.push(runTraffic(run, cfg, exp));
   }
   const findings = evaluate(cfg, setup, traffic);
   const main = traffic.find((t) => t.run === 'posted') ?? traffic[0];
@@ -97,8 +96,9 @@ export function runSeed(source: string, seed: number): SeedOutcome {
   const fig = trafficFigures(traffic);
   Object.assign(result.metrics.params, { lab: LAB_ID, regions: cfg.regions.length, vcpus: cfg.vcpus, vectors: cfg.nic.vectors, nic: cfg.nic.address, ...fig.params });
   const diag = result.diagnostics;
+  // The set-up run comes first in a seed's life: its stop (if any) leads the list.
+  if (setup.stopped) diag.unshift({ ...setup.stopped, message: `(set-up run) ${setup.stopped.message}` });
   for (const line of describeLayout(cfg)) diag.push({ severity: 'info', code: 'layout', message: line });
-  if (setup.stopped) diag.push({ ...setup.stopped, message: `(set-up run) ${setup.stopped.message}` });
   for (const line of setup.logs) diag.push({ severity: 'info', code: 'log', message: line });
   for (const t of traffic) {
     for (const line of t.logs) diag.push({ severity: 'info', code: 'log', message: line });
@@ -202,6 +202,11 @@ export function evaluate(cfg: SeedConfig, s: SetupOutcome, traffic: TrafficOutco
       f1(check, 'ia-irq-wrong', { ...base, field, got, expected });
     } else if (v.postFailed) f1(check, 'ia-post-failed', { ...base, detail: v.postFailed });
     else if (v.spoofed.length > 0) f1(check, 'ia-irq-spoofed', { ...base, spoofer: v.spoofed[0]!.label, kind: v.spoofed[0]!.kind, entry: v.spoofed[0]!.entry });
+  }
+
+  for (const t of traffic) {
+    const m = t.spoofDelivered[0];
+    if (m) f1(t.run === 'remapped' ? 'remap' : 'posted', 'ia-irq-spoof-run', { run: t.run, message: m });
   }
 
   // 7: fault decoding, over every fault event of every run.

@@ -13,7 +13,7 @@ import { GUEST_HPA_BASE, type AssignedNic, type GuestRamRegion } from '../../hv/
 
 const MiB = 1024 * 1024;
 /** Guest RAM the driver's rings and buffers need, 2 MiB aligned, inside one huge-page region. */
-export const BUFFER_BYTES = 4 * MiB;
+export const BUFFER_BYTES = 20 * MiB;
 
 const alignUp = (a: number, n: number): number => Math.ceil(a / n) * n;
 const alignDown = (a: number, n: number): number => Math.floor(a / n) * n;
@@ -58,9 +58,14 @@ export interface SeedConfig {
   /** Guest RAM size the guest's memory object needs (highest region end). */
   ramTop: number;
   neighbourBytes: number;
-  /** Traffic. */
+  /** Traffic: frames each way, descriptors per ring, interrupt moderation, the peer's offered load. */
   txFrames: number;
   rxFrames: number;
+  ringSize: number;
+  itrUs: number;
+  offeredGbps: number;
+  /** When the NIC issues its rogue DMAs during a traffic run (the spoofed MSIs follow them). */
+  trafficRogueAt: number[];
   trafficRng: Rng;
 }
 
@@ -90,7 +95,7 @@ export function seedConfig(seed: number): SeedConfig {
     if (i === 1 && lowRam) start = Math.max(start, 0x10_0000);
     if (lay.chance(1, 2)) start = alignUp(start, PAGE_2M);
     const isBuffer = i === bufferIndex;
-    let size = (isBuffer ? lay.int(BUFFER_BYTES / PAGE_4K + 1024, (12 * MiB) / PAGE_4K) : lay.int(320, (10 * MiB) / PAGE_4K)) * PAGE_4K;
+    let size = (isBuffer ? lay.int(BUFFER_BYTES / PAGE_4K + 1024, (32 * MiB) / PAGE_4K) : lay.int(320, (10 * MiB) / PAGE_4K)) * PAGE_4K;
     if (size % PAGE_2M === 0) size += lay.int(1, 511) * PAGE_4K;
     // The buffer region ends off a 2 MiB boundary, so its last 2 MiB is always partial.
     if (isBuffer && (start + size) % PAGE_2M === 0) size += lay.int(1, 511) * PAGE_4K;
@@ -260,6 +265,10 @@ export function seedConfig(seed: number): SeedConfig {
     neighbourBytes: 8 * MiB,
     txFrames: traffic.int(300, 500),
     rxFrames: traffic.int(300, 500),
+    ringSize: traffic.pick([256, 512, 1024]),
+    itrUs: traffic.pick([10, 16, 20, 30]),
+    offeredGbps: traffic.int(4, 8),
+    trafficRogueAt: [traffic.int(20, 60) * 1000, traffic.int(100, 160) * 1000, traffic.int(200, 260) * 1000],
     trafficRng: traffic.fork('frames'),
   };
 }
