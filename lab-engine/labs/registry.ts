@@ -3,6 +3,7 @@ import type { LabInfo, SeedOutcome } from './types.ts';
 import * as emulatedNic from './emulated-nic/lab.ts';
 import * as virtioBackend from './virtio-backend/lab.ts';
 import * as vhostPoll from './vhost-poll/lab.ts';
+import * as iommuAssign from './iommu-assign/lab.ts';
 
 export interface LabDefinition {
   info: LabInfo;
@@ -13,6 +14,7 @@ const LABS: LabDefinition[] = [
   { info: emulatedNic.LAB_INFO, runSeed: emulatedNic.runSeed },
   { info: virtioBackend.LAB_INFO, runSeed: virtioBackend.runSeed },
   { info: vhostPoll.LAB_INFO, runSeed: vhostPoll.runSeed },
+  { info: iommuAssign.LAB_INFO, runSeed: iommuAssign.runSeed },
 ];
 
 export function listLabs(): LabInfo[] {

@@ -84,6 +84,63 @@ export const MESSAGES: Record<string, (d: Data) => string> = {
     `seed ${s(d, 'seed')}: p99 latency ${s(d, 'p99')} (p50 ${s(d, 'p50')}); the target is at most ${s(d, 'limit')} — ${s(d, 'wakeups')} wake-ups: frames that find the core asleep wait for a kick and a wake-up`,
   'poll-cpu': (d) =>
     `seed ${s(d, 'seed')}: the poll-mode core was busy ${s(d, 'busy')} of the time (spinning on an empty ring ${s(d, 'spin')}) for ${s(d, 'gbps')} Gbit/s delivered = ${s(d, 'value')} cores per Gbit/s; the target is at most ${s(d, 'limit')} — it keeps polling through the guest's quiet periods`,
+  // ── iommu-assign ──
+  'ia-stopped': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): ${s(d, 'message')}`,
+  'ia-vfio-failed': (d) => `seed ${s(d, 'seed')}: assigning the NIC failed: VFIO said ${s(d, 'message')}`,
+  'ia-unmapped': (d) =>
+    `seed ${s(d, 'seed')}: ${s(d, 'bytes')} of ${s(d, 'region')} (from IOVA ${s(d, 'iova')}) are not mapped, so the NIC's DMA there faults${s(d, 'hint')}`,
+  'ia-wrong-hpa': (d) =>
+    `seed ${s(d, 'seed')}: ${s(d, 'region')} at IOVA ${s(d, 'iova')} translates to HPA ${s(d, 'hpa')}, but that guest page lives at HPA ${s(d, 'expected')} (IOVA = GPA; HPA = region.hpa + (GPA − region.gpa))`,
+  'ia-no-permission': (d) =>
+    `seed ${s(d, 'seed')}: ${s(d, 'region')} at IOVA ${s(d, 'iova')} is mapped ${s(d, 'perm')}: the NIC both reads guest RAM (TX buffers, descriptors) and writes it (RX buffers, write-backs)`,
+  'ia-dma-failed': (d) => `seed ${s(d, 'seed')}: the NIC's DMA ${s(d, 'dir')} at IOVA ${s(d, 'iova')} (${s(d, 'region')}) went wrong: ${s(d, 'message')}`,
+  'ia-driver-dma': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): the guest driver's DMA ${s(d, 'dir')} of ${s(d, 'len')} B at IOVA ${s(d, 'iova')} failed: ${s(d, 'message')}`,
+  'ia-tx-missing': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): ${s(d, 'delivered')} of the ${s(d, 'sent')} frames the guest sent reached the peer. ${s(d, 'why')}`,
+  'ia-rx-missing': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): the guest received ${s(d, 'delivered')} of the ${s(d, 'sent')} frames sent to it. ${s(d, 'why')}`,
+  'ia-tx-differs': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): frame ${s(d, 'pkt')} differs at the peer at byte ${s(d, 'byte')} (expected ${s(d, 'expected')}, got ${s(d, 'got')})`,
+  'ia-rx-differs': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): received frame ${s(d, 'pkt')} differs in the guest at byte ${s(d, 'byte')} (expected ${s(d, 'expected')}, got ${s(d, 'got')})`,
+  'ia-tx-length': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): frame ${s(d, 'pkt')} is ${s(d, 'got')} bytes at the peer, but the guest sent ${s(d, 'expected')}`,
+  'ia-rx-length': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): received frame ${s(d, 'pkt')} is ${s(d, 'got')} bytes in the guest, but the peer sent ${s(d, 'expected')}`,
+  'ia-extra-frames': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): ${s(d, 'extra')} more frame(s) arrived than were sent`,
+  'ia-over-mapped': (d) =>
+    `seed ${s(d, 'seed')}: IOVA ${s(d, 'from')}–${s(d, 'to')} is mapped (${s(d, 'page')} page, to HPA ${s(d, 'hpa')}: ${s(d, 'target')}), but no guest RAM is there — the NIC must reach nothing but the guest's regions`,
+  'ia-huge-on-small': (d) =>
+    `seed ${s(d, 'seed')}: a 2 MiB page at IOVA ${s(d, 'iova')} covers ${s(d, 'region')}, which the host backs with 4 KiB pages: those are not contiguous in host memory, so the 2 MiB page reaches memory that is not the guest's (2 MiB pages only where region.hugepages)`,
+  'ia-rogue-landed': (d) => `seed ${s(d, 'seed')}: a rogue DMA ${s(d, 'dir')} of ${s(d, 'len')} B at IOVA ${s(d, 'iova')} (${s(d, 'label')}) went through and reached ${s(d, 'where')}: it must fault`,
+  'ia-rogue-translated': (d) =>
+    `seed ${s(d, 'seed')}: a rogue DMA ${s(d, 'dir')} at IOVA ${s(d, 'iova')} (${s(d, 'label')}) was translated to ${s(d, 'where')}: your mappings let it through the IOMMU; it must fault there`,
+  'ia-neighbour-touched': (d) => `seed ${s(d, 'seed')}: DMA wrote ${s(d, 'pages')} page(s) of the neighbour VM's memory`,
+  'ia-unplug-stale': (d) =>
+    `seed ${s(d, 'seed')}: after ${s(d, 'region')} was unplugged, the NIC still ${s(d, 'dir')} IOVA ${s(d, 'iova')}${s(d, 'touched')}: the page tables no longer map it, but the IOTLB still held the translation — unmapping must be followed by an IOTLB invalidation (iommu.invalidate) before unmapRegion returns`,
+  'ia-unplug-mapped': (d) =>
+    `seed ${s(d, 'seed')}: after ${s(d, 'region')} was unplugged, the NIC still ${s(d, 'dir')} IOVA ${s(d, 'iova')}${s(d, 'touched')}: the region is still mapped; unmapRegion must remove its mappings (iommu.unmap) and invalidate the IOTLB`,
+  'ia-unplug-leftover': (d) => `seed ${s(d, 'seed')}: after ${s(d, 'region')} was unplugged, IOVA ${s(d, 'from')}–${s(d, 'to')} of it is still mapped`,
+  'ia-unplug-collateral': (d) =>
+    `seed ${s(d, 'seed')}: unplugging ${s(d, 'region')} also unmapped ${s(d, 'bytes')} of ${s(d, 'other')} (from IOVA ${s(d, 'iova')}): only the region leaving may go`,
+  'ia-irq-masked': (d) =>
+    `seed ${s(d, 'seed')} (${s(d, 'mode')}): programVector() returned null for MSI-X vector ${s(d, 'vector')}, which the guest unmasked (guest vector ${s(d, 'guestVector')} on vCPU ${s(d, 'vcpu')}): the entry stays masked and the guest never gets this interrupt`,
+  'ia-irq-bad-return': (d) =>
+    `seed ${s(d, 'seed')} (${s(d, 'mode')}): programVector() for MSI-X vector ${s(d, 'vector')} returned ${s(d, 'value')}; it must return the MSI { address, data } (irt.msi(index)) or null`,
+  'ia-irq-fault': (d) => `seed ${s(d, 'seed')} (${s(d, 'mode')}): the NIC's MSI for vector ${s(d, 'vector')} faulted in the remapping unit: ${s(d, 'detail')} (fault reason ${s(d, 'code')})`,
+  'ia-irq-kind': (d) =>
+    `seed ${s(d, 'seed')} (${s(d, 'mode')}): the NIC's MSI for vector ${s(d, 'vector')} was ${s(d, 'kind')} instead of ${s(d, 'mode')}: with ctx.mode 'posted' the IRTE must be in posted format (IM = 1), with 'remapped' in remapped format`,
+  'ia-irq-wrong': (d) =>
+    `seed ${s(d, 'seed')} (${s(d, 'mode')}): the NIC's MSI for vector ${s(d, 'vector')} (the guest wants vector ${s(d, 'guestVector')} on vCPU ${s(d, 'vcpu')}) came out with ${s(d, 'field')} ${s(d, 'got')}; it should be ${s(d, 'expected')}`,
+  'ia-post-failed': (d) => `seed ${s(d, 'seed')} (${s(d, 'mode')}): posting vector ${s(d, 'vector')}'s interrupt failed: ${s(d, 'detail')}`,
+  'ia-irq-spoofed': (d) =>
+    `seed ${s(d, 'seed')} (${s(d, 'mode')}): an MSI from ${s(d, 'spoofer')} naming vector ${s(d, 'vector')}'s IRTE was ${s(d, 'kind')} instead of blocked (the entry has ${s(d, 'entry')}): only the NIC may use it — SVT = 01b, SQ = 00b, SID = the NIC's requester-id`,
+  'ia-irq-spoof-run': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')} run): ${s(d, 'message')}`,
+  'ia-fault-bad-return': (d) => `seed ${s(d, 'seed')}: fault event ${s(d, 'event')} (${s(d, 'phase')} run): onFaults() returned ${s(d, 'value')}`,
+  'ia-fault-count': (d) =>
+    `seed ${s(d, 'seed')}: fault event ${s(d, 'event')} (${s(d, 'phase')} run): ${s(d, 'expected')} fault recording register(s) had F set (and ${s(d, 'stale')} held an old record with F clear), but onFaults() returned ${s(d, 'got')} fault(s)`,
+  'ia-fault-field': (d) =>
+    `seed ${s(d, 'seed')}: fault event ${s(d, 'event')} (${s(d, 'phase')} run), record ${s(d, 'record')}: you decoded ${s(d, 'field')} as ${s(d, 'got')}, but the register holds ${s(d, 'expected')}`,
+  'ia-iotlb': (d) =>
+    `seed ${s(d, 'seed')}: ${s(d, 'misses')} IOTLB misses for ${s(d, 'packets')} packets = ${s(d, 'value')} per packet; the target is at most ${s(d, 'limit')} — with 4 KiB pages each buffer page needs its own IOTLB entry, with 2 MiB pages a few entries cover every buffer`,
+  'ia-exits': (d) =>
+    `seed ${s(d, 'seed')}: with posted interrupts, ${s(d, 'exits')} VM exits for ${s(d, 'interrupts')} interrupts = ${s(d, 'value')} per interrupt; the target is at most ${s(d, 'limit')} — a posted interrupt reaches a running vCPU without any exit`,
+  'ia-throughput': (d) =>
+    `seed ${s(d, 'seed')}: with posted interrupts the VM reached ${s(d, 'gbps')} Gbit/s, ${s(d, 'percent')} % of bare metal's ${s(d, 'bare')} Gbit/s; the target is at least ${s(d, 'limit')} %`,
   'timeout': (d) => `seed ${s(d, 'seed')}: your code ran for more than ${s(d, 'seconds')} s without returning — an infinite loop? The run was stopped`,
   'compile-error': (d) => `seed ${s(d, 'seed')}: ${s(d, 'message')}`,
   'parent-failed': (d) => `not run: check ${s(d, 'parent')} (${s(d, 'name')}) failed first`,
