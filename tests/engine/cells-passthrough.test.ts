@@ -1,0 +1,70 @@
+/** The L4 notebook cells (device assignment) run against the engine, draw charts and fill tables. */
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { runCell, type CellOutput } from '../../lab-engine/index.ts';
+
+const DIR = new URL('../../content/cells/', import.meta.url);
+const CELLS = ['l4-posted-interrupts.ts', 'l4-iotlb-pages.ts', 'l4-invalidation.ts'];
+
+const outputs = new Map<string, CellOutput>();
+const wallMs = new Map<string, number>();
+function output(f: string): CellOutput {
+  let out = outputs.get(f);
+  if (!out) {
+    const t0 = performance.now();
+    out = runCell(readFileSync(new URL(f, DIR), 'utf8'));
+    wallMs.set(f, performance.now() - t0);
+    outputs.set(f, out);
+  }
+  return out;
+}
+const rows = (f: string): Record<string, number | string>[] => output(f).tables[0]!.rows;
+
+describe('notebook cells for L4 (device assignment)', () => {
+  for (const f of CELLS) {
+    it(`${f} runs without diagnostics, fast, and draws labelled plots with short category labels, summaries and a table`, () => {
+      const out = output(f);
+      expect(out.diagnostics, f).toEqual([]);
+      expect(wallMs.get(f)!, `${f} wall time`).toBeLessThan(4000); // typically < 1 s in Node
+      expect(out.plots.length, f).toBeGreaterThan(0);
+      for (const p of out.plots) {
+        expect(p.title.length).toBeGreaterThan(0);
+        expect(p.x.label.length).toBeGreaterThan(0);
+        expect(p.y.label.length).toBeGreaterThan(0);
+        expect(p.summary ?? '', p.title).toMatch(/\d/);
+        for (const v of p.x.values) expect(String(v).length, `${p.title}: '${v}' is too long for a bar label`).toBeLessThanOrEqual(12);
+        for (const s of p.series) for (const v of s.values) expect(Number.isFinite(v), `${p.title} / ${s.label}`).toBe(true);
+      }
+      expect(out.tables[0]!.rows.length, f).toBeGreaterThan(0);
+    });
+  }
+
+  it('l4-posted-interrupts: bare metal, remapped, APICv, posted — ≈ 2, ≈ 1 and 0 exits per interrupt; posted ≥ 97 % of bare metal', () => {
+    const r = rows('l4-posted-interrupts.ts').filter((x) => x['ITR (µs)'] === 20);
+    const get = (name: RegExp): Record<string, number | string> => r.find((x) => name.test(String(x['set-up'])))!;
+    expect(get(/remapped/)['exits/interrupt']).toBeCloseTo(2, 0);
+    expect(get(/APICv$/)['exits/interrupt']).toBeCloseTo(1, 0);
+    expect(get(/posted/)['exits/interrupt']).toBe(0);
+    expect(get(/bare/)['exits/s']).toBe(0);
+    expect(Number(get(/posted/)['% of bare metal'])).toBeGreaterThanOrEqual(97);
+    expect(Number(get(/posted/)['MSI → handler (µs)'])).toBeLessThan(Number(get(/remapped/)['MSI → handler (µs)']));
+  });
+
+  it('l4-iotlb-pages: 4 KiB pages miss once per new page once the ring outgrows the IOTLB, 2 MiB almost never; the wall at 100 Gbit/s', () => {
+    const r = rows('l4-iotlb-pages.ts');
+    const at = (pages: string, ring: number, link: number): Record<string, number | string> => r.find((x) => x['IOMMU pages'] === pages && x['ring (buffers)'] === ring && x['link (Gbit/s)'] === link)!;
+    expect(Number(at('4 KiB', 1024, 10)['IOTLB misses/packet'])).toBeCloseTo(0.5, 1);
+    expect(Number(at('4 KiB', 64, 10)['IOTLB misses/packet'])).toBeLessThan(0.05);
+    expect(Number(at('2 MiB', 1024, 10)['IOTLB misses/packet'])).toBeLessThan(0.01);
+    expect(Number(at('4 KiB', 1024, 100)['Gbit/s'])).toBeLessThan(0.8 * Number(at('2 MiB', 1024, 100)['Gbit/s']));
+  });
+
+  it('l4-invalidation: bare metal in C7\'s order (strict < deferred < optimistic ≤ none) and every vIOMMU policy at or below bare metal', () => {
+    const r = rows('l4-invalidation.ts');
+    const f = (where: string, policy: string): number => Number(r.find((x) => x.where === where && x.policy === policy)!['% of line rate']);
+    expect(f('bare metal', 'strict')).toBeLessThan(f('bare metal', 'deferred'));
+    expect(f('bare metal', 'deferred')).toBeLessThan(f('bare metal', 'optimistic'));
+    expect(f('bare metal', 'optimistic')).toBeLessThanOrEqual(f('bare metal', 'none') + 0.5);
+    for (const p of ['strict', 'deferred']) expect(f('vIOMMU guest', p)).toBeLessThan(f('bare metal', p) / 2);
+  });
+});
