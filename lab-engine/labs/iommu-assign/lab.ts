@@ -263,7 +263,11 @@ function trafficFindings(t: TrafficOutcome): { code: string; data: Record<string
     else out.push({ code: `ia-${dir}-differs`, data: { run, pkt: m.pkt, byte: m.byte!, expected: hex(m.expected!), got: hex(m.got!) } });
   }
   const stall = t.result.diagnostics.find((d) => d.severity === 'error');
-  const why = stall ? stall.message : `the run ended (${t.result.metrics.stop}) first`;
+  let why = stall ? stall.message : `The run ended (${t.result.metrics.stop}) first.`;
+  const c = t.result.metrics.counters;
+  if (c.interruptsInjected === 0 && c.postedInterrupts === 0) {
+    why += ' No interrupt ever reached the guest, and its driver waits for one to receive frames and to reclaim sent ones (does programVector() return an MSI?).';
+  }
   if (o.txDelivered < o.sentTx.length || (t.txExpected > 0 && o.sentTx.length < t.txExpected)) {
     out.push({ code: 'ia-tx-missing', data: { run, delivered: o.txDelivered, sent: t.txExpected, why } });
   }

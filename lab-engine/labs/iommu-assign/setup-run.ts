@@ -155,7 +155,6 @@ export function runSetup(cfg: SeedConfig, exp: LearnerExports): SetupOutcome {
     for (const iova of cfg.unplugHot) h.iommu.dmaWrite(sid, iova, marker(rng, 64));
     const iotlbHeld = h.iommu.iotlbSnapshot().some((e) => e.domainId === h.domain.id && e.iova < region.gpa + region.size && region.gpa < e.iova + e.pageSize);
     faultEvent('set-up');
-    setup.phase = 'hot-unplug';
     setup.unmapRegion(region, h);
     const v = h.container?.unmapDma(region.gpa, region.size);
     if (v && !v.ok) logs.push(`(hot-unplug) VFIO_IOMMU_UNMAP_DMA: ${v.errno}: ${v.message}`);
@@ -169,7 +168,7 @@ export function runSetup(cfg: SeedConfig, exp: LearnerExports): SetupOutcome {
     }
     const left = cfg.regions.filter((r) => r !== region);
     out.unplug = { region, iotlbHeld, probes, problems: census(tableLeaves(h.ram, h.domain.root), left, h.ram, h.vm, cfg.regions) };
-    faultEvent('hot-unplug');
+    faultEvent('set-up');
     out.reached = 'done';
   } catch (e) {
     if (!(e instanceof LabStop)) throw e;

@@ -140,9 +140,9 @@ export function trafficFigures(traffic: TrafficOutcome[]): TrafficFigures {
   const vfio = traffic.filter((t) => t.run !== 'bare');
   if (vfio.length === 0 || vfio.some((t) => t.result.metrics.stop !== 'done')) return out;
   for (const t of vfio) {
-    const c = t.result.metrics.counters as unknown as Record<string, number>;
-    out.misses += c['iotlbMisses'] ?? 0;
-    out.packets += (c['packetsTx'] ?? 0) + (c['packetsRx'] ?? 0);
+    const c = t.result.metrics.counters;
+    out.misses += c.iotlbMisses;
+    out.packets += c.packetsTx + c.packetsRx;
   }
   if (out.packets > 0) out.missesPerPacket = out.misses / out.packets;
   const posted = by('posted');
