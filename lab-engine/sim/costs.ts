@@ -183,3 +183,6 @@ export const PCIE_GBPS = {
   gen3x8: { gbps: 7.88, source: '§1.2 [D] 8 GT/s × 8 lanes × 128/130 / 8' },
   gen4x16: { gbps: 31.5, source: '§1.2 [D] 16 GT/s × 16 lanes × 128/130 / 8' },
 } as const;
+
+/** PCIe framing the NIC's DMA engine pays per TLP: max payload 256 B (Device Control MPS), ~24 B of header, sequence number, LCRC and framing [D]. */
+export const PCIE_TLP = { maxPayloadBytes: 256, overheadBytes: 24, source: '§1.2 [D] PCIe TLP header (12–16 B) + sequence/LCRC (6 B) + framing (2 B)' } as const;

@@ -12,6 +12,7 @@
  * link (payload + one TLP header per 256-byte max payload, at the link's bandwidth). Latency that
  * PCIe pipelines (a read's round trip, COSTS.dmaReadLatency) delays the data, not the engine.
  */
+import { PCIE_TLP } from '../../sim/costs.ts';
 import type { Ns } from '../../sim/time.ts';
 import type { HostEnv } from '../../hv/host.ts';
 import type { ResourceSlot } from '../../sim/metrics.ts';
@@ -89,9 +90,8 @@ export interface DmaEvent {
   outcome: DmaOutcome;
 }
 
-/** PCIe max payload size (Device Control MPS = 256 B) and the TLP header + framing per packet [D]. */
-const MPS = 256;
-const TLP_OVERHEAD_BYTES = 24;
+const MPS = PCIE_TLP.maxPayloadBytes;
+const TLP_OVERHEAD_BYTES = PCIE_TLP.overheadBytes;
 
 export class DmaEngine {
   port: DmaPort;
