@@ -269,6 +269,7 @@ export class Vcpu {
     const kind = this.#noExit;
     this.#noExit = undefined;
     if (kind === 'posted' && this.onPostedDrain && !this.onPostedDrain()) {
+      this.#origin = undefined; // the PIR was empty (already drained at an entry): nothing to deliver
       this.#schedule(now);
       return;
     }
