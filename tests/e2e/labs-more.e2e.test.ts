@@ -1,6 +1,6 @@
 /**
- * The paravirtualization labs (virtio-backend in L2, vhost-poll in L3) in a real browser, on the
- * unzipped release opened from file://: Run draws the charts with the same trace as Node, the
+ * The labs after L1 (virtio-backend in L2, vhost-poll in L3, iommu-assign in L4) in a real browser,
+ * on the unzipped release opened from file://: Run draws the charts with the same trace as Node, the
  * reference scores full marks on Check, and a partial solution gets exactly the score and check
  * statuses that `npm run grade` gives it. The shipped files carry neither lab's reference.
  */
@@ -35,6 +35,12 @@ const LABS: LabCase[] = [
     reference: read('lab-engine/labs/vhost-poll/reference.ts'),
     // The starter: it compiles and runs, and passes some checks but not all.
     partial: () => getLabInfo('vhost-poll')!.starter,
+  },
+  {
+    id: 'iommu-assign',
+    reference: read('lab-engine/labs/iommu-assign/reference.ts'),
+    // Unmapping without invalidating: the hot-unplugged region stays reachable through the IOTLB.
+    partial: (ref) => ref.replace('iommu.invalidate(region.gpa, region.size);', '// no invalidation'),
   },
 ];
 
