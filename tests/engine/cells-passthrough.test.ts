@@ -7,13 +7,10 @@ const DIR = new URL('../../content/cells/', import.meta.url);
 const CELLS = ['l4-posted-interrupts.ts', 'l4-iotlb-pages.ts', 'l4-invalidation.ts'];
 
 const outputs = new Map<string, CellOutput>();
-const wallMs = new Map<string, number>();
 function output(f: string): CellOutput {
   let out = outputs.get(f);
   if (!out) {
-    const t0 = performance.now();
     out = runCell(readFileSync(new URL(f, DIR), 'utf8'));
-    wallMs.set(f, performance.now() - t0);
     outputs.set(f, out);
   }
   return out;
@@ -22,10 +19,9 @@ const rows = (f: string): Record<string, number | string>[] => output(f).tables[
 
 describe('notebook cells for L4 (device assignment)', () => {
   for (const f of CELLS) {
-    it(`${f} runs without diagnostics, fast, and draws labelled plots with short category labels, summaries and a table`, () => {
+    it(`${f} runs without diagnostics and draws labelled plots with short category labels, summaries and a table`, () => {
       const out = output(f);
       expect(out.diagnostics, f).toEqual([]);
-      expect(wallMs.get(f)!, `${f} wall time`).toBeLessThan(4000); // typically < 1 s in Node
       expect(out.plots.length, f).toBeGreaterThan(0);
       for (const p of out.plots) {
         expect(p.title.length).toBeGreaterThan(0);

@@ -8,13 +8,10 @@
  * isolation never breaks and unmapped memory is never reachable.
  */
 import { typecheck } from '../typecheck.ts';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { getLabInfo, gradeSeeds, runLabSeed, formatGradeText, compileModule, type SeedOutcome } from '../../lab-engine/index.ts';
-import type { Job, Reply } from '../../src/lab-runtime/protocol.ts';
 import { gradeOutcomes } from '../../lab-engine/grader/grade.ts';
 import { MESSAGES } from '../../lab-engine/grader/messages/en.ts';
 import { runSeedIsolated } from '../../lab-engine/node/run-seeds.ts';
@@ -112,19 +109,6 @@ describe('iommu-assign: reference and starter', () => {
     // The issue fixes this bound (within 3 % of bare metal); the reference stays a point above it.
     expect(worst.fraction).toBeGreaterThan(THROUGHPUT_FRACTION_MIN + 0.005);
   }, 120_000);
-
-  it('one seed runs in well under 150 ms of wall time (after warm-up)', () => {
-    runLabSeed(LAB, reference, 99);
-    const times: number[] = [];
-    for (const seed of [...info.publicSeeds, ...FRESH, 11, 12, 13, 14]) {
-      const t0 = performance.now();
-      runLabSeed(LAB, reference, seed);
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    expect(times[Math.floor(times.length / 2)]!).toBeLessThan(150);
-    expect(times[times.length - 1]!).toBeLessThan(1_000);
-  });
 
   it('the starter compiles, runs, and fails the expected checks', () => {
     const r = gradeSeeds(LAB, info.starter, info.publicSeeds, 'check');
@@ -567,58 +551,4 @@ describe('iommu-assign: property — isolation never breaks, unmapped memory is 
     const thrower = new LearnerSetup(learnerExports(mutate('export function mapRegion(region: RamRegion, iommu: Iommu): void {', 'export function mapRegion(region: RamRegion, iommu: Iommu): void {\n  throw new Error("boom");')), [], () => {});
     expect(() => thrower.mapRegion(r, h)).toThrow(LabStop);
   });
-});
-
-describe('iommu-assign: the browser\'s runner Worker grades exactly as Node does', () => {
-  // As tests/parity/worker-parity.test.ts does for emulated-nic: the Worker source embedded in the
-  // built lab.js, run in a worker thread with a Web-Worker-like `self`.
-  let runnerSrc = '';
-  beforeAll(() => {
-    const root = new URL('../../', import.meta.url).pathname;
-    execFileSync(process.execPath, [`${root}src/build/bundle.mjs`], { cwd: root, stdio: 'pipe' });
-    const labJs = readFileSync(`${root}public/generated/lab.js`, 'utf8');
-    const m = /const __IOVLAB_RUNNER_SRC__=("(?:[^"\\]|\\.)*");\n/.exec(labJs);
-    if (!m) throw new Error('lab.js does not embed __IOVLAB_RUNNER_SRC__');
-    runnerSrc = JSON.parse(m[1]!) as string;
-    expect(labJs.includes('IOVLAB-REFERENCE-SOLUTION')).toBe(false);
-  }, 120_000);
-
-  const runBuilt = (job: Job): Promise<Reply> => {
-    const boot = `
-      const { parentPort, workerData } = require('node:worker_threads');
-      const listeners = [];
-      const self = globalThis;
-      self.self = self;
-      self.postMessage = (m) => parentPort.postMessage(m);
-      self.addEventListener = (type, fn) => { if (type === 'message') listeners.push(fn); };
-      (0, eval)(workerData.src);
-      for (const fn of listeners) fn({ data: workerData.job });
-    `;
-    return new Promise((resolve, reject) => {
-      const w = new Worker(boot, { eval: true, workerData: { src: runnerSrc, job } });
-      w.once('message', (m: Reply) => {
-        void w.terminate();
-        resolve(m);
-      });
-      w.once('error', reject);
-    });
-  };
-
-  it('reference and starter: same outcomes, trace hashes and grade on the public seeds', async () => {
-    for (const source of [reference, info.starter]) {
-      const outcomes: SeedOutcome[] = [];
-      for (const seed of info.publicSeeds) {
-        const r = await runBuilt({ kind: 'lab-seed', labId: LAB, source, seed });
-        if (!r.ok || r.kind !== 'lab-seed') throw new Error(`unexpected reply ${JSON.stringify(r).slice(0, 200)}`);
-        const direct = runLabSeed(LAB, source, seed);
-        expect(JSON.stringify(r.outcome)).toBe(JSON.stringify(direct));
-        outcomes.push(r.outcome);
-      }
-      const g = await runBuilt({ kind: 'grade', labId: LAB, source, mode: 'check', outcomes });
-      if (!g.ok || g.kind !== 'grade') throw new Error('grade job failed');
-      const direct = gradeSeeds(LAB, source, info.publicSeeds, 'check');
-      expect(g.result).toEqual(direct);
-      expect(g.text.split('\n').at(-1)).toBe(`Score: ${direct.score}/100`);
-    }
-  }, 120_000);
 });

@@ -2,14 +2,14 @@
  * Parity: the runner Worker that ships inside public/generated/lab.js gives exactly what calling
  * lab-engine directly in Node gives (same trace hash, same grade, same cell output). The built
  * source is taken from lab.js itself and run in a worker thread with a Web-Worker-like `self`.
- * The browser side of the same comparison is in tests/e2e/lab.e2e.test.ts.
+ * The browser side of the same comparison is in tests/e2e/lab.e2e.test.ts and labs-more.e2e.test.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getLabInfo, gradeOutcomes, hashText, runCell, runLabSeed, type SeedOutcome } from '../../lab-engine/index.ts';
+import { getLabInfo, gradeOutcomes, gradeSeeds, hashText, runCell, runLabSeed, type SeedOutcome } from '../../lab-engine/index.ts';
 import type { Job, Reply } from '../../src/lab-runtime/protocol.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -110,4 +110,26 @@ describe('runner Worker build ≡ lab-engine in Node', () => {
     expect(r.output.diagnostics.map((d) => d.message).join(' ')).toContain('fetch is not available to lab code');
     expect(r.output.diagnostics[0]?.line).toBe(3);
   });
+});
+
+describe.each(['virtio-backend', 'vhost-poll', 'iommu-assign'])('runner Worker build ≡ lab-engine in Node: %s', (lab) => {
+  const labInfo = getLabInfo(lab)!;
+  const reference = readFileSync(join(ROOT, `lab-engine/labs/${lab}/reference.ts`), 'utf8');
+  it('reference and starter: same outcomes, trace hashes and grade on the public seeds', async () => {
+    for (const source of [reference, labInfo.starter]) {
+      const outcomes: SeedOutcome[] = [];
+      for (const seed of labInfo.publicSeeds) {
+        const r = await runBuilt({ kind: 'lab-seed', labId: lab, source, seed });
+        if (!r.ok || r.kind !== 'lab-seed') throw new Error(`unexpected reply ${JSON.stringify(r).slice(0, 200)}`);
+        expect(JSON.stringify(r.outcome)).toBe(JSON.stringify(runLabSeed(lab, source, seed)));
+        outcomes.push(r.outcome);
+      }
+      const g = await runBuilt({ kind: 'grade', labId: lab, source, mode: 'check', outcomes });
+      if (!g.ok || g.kind !== 'grade') throw new Error('grade job failed');
+      const direct = gradeSeeds(lab, source, labInfo.publicSeeds, 'check');
+      expect(g.result).toEqual(direct);
+      expect(g.text.split('\n').at(-1)).toBe(`Score: ${direct.score}/${direct.max_score}`);
+    }
+    expect(reference).toContain('IOVLAB-' + 'REFERENCE-SOLUTION');
+  }, 120_000);
 });
