@@ -81,10 +81,16 @@ export class VfioHost {
     return new VfioContainer(this, owner);
   }
 
-  /** open("/dev/vfio/N"). */
+  /**
+   * open("/dev/vfio/N"). The group file is single-open (Linux vfio_group_fops_open: "Do we need
+   * multiple instances of the group open? Seems not." → EBUSY): while a container holds the
+   * group, another VM's QEMU cannot even open it.
+   */
   openGroup(n: number): VfioResult<{ group: VfioGroup }> {
     const members = [...this.devices.values()].filter((d) => d.group === n);
     if (members.length === 0) return fail('ENOENT', `/dev/vfio/${n}: no such IOMMU group`);
+    const holder = this.#groupContainer.get(n);
+    if (holder) return fail('EBUSY', `/dev/vfio/${n}: group ${n} is already open by ${holder.owner} (its devices are assigned there): one device, one VM`);
     return { ok: true, group: new VfioGroup(this, n) };
   }
 

@@ -155,6 +155,7 @@ export class Ixgbe {
       case R.IXGBE_RDH0: this.#rx.head = value & 0xffff; return;
       case R.IXGBE_RDT0:
         this.#rx.tail = value & 0xffff;
+        this.env.metrics.count(this.env.sched.now, 'kicks'); // a doorbell that reached the device
         this.#kickRx(this.env.sched.now);
         return;
       case R.IXGBE_SRRCTL0: this.#rx.bufSize = Math.max(1, value & 0x1f) * 1024; break;
@@ -164,6 +165,7 @@ export class Ixgbe {
       case R.IXGBE_TDH0: this.#tx.head = value & 0xffff; return;
       case R.IXGBE_TDT0:
         this.#tx.tail = value & 0xffff;
+        this.env.metrics.count(this.env.sched.now, 'kicks'); // a doorbell that reached the device
         this.#kickTx(this.env.sched.now);
         return;
       default:
