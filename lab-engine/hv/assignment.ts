@@ -192,6 +192,8 @@ export interface AssignedHostOptions {
   irqMode: IrqMode;
   /** Policy of the VM's domain (VFIO: strict). */
   policy?: InvalidationPolicy;
+  /** Deferred policy: unmaps queued before a flush (IommuDomain's flushEvery, Linux IOVA_DEFAULT_FQ_SIZE). */
+  flushEvery?: number;
   iotlbEntries?: number;
   /** Neighbour VM RAM size (its HPA follows the guest's highest region). */
   neighbourBytes?: number;
@@ -212,7 +214,7 @@ export function buildAssignedHost(o: AssignedHostOptions): AssignedHost {
   const neighbourMem = new GuestMemory(nSize);
   must(ram.addVmRam('neighbour VM', top, neighbourMem, 0, nSize));
   const iommu = new VtdIommu(ram, tables, { iotlbEntries: o.iotlbEntries ?? 64 });
-  const domain = new IommuDomain(ram, tables, { id: 1, policy: o.policy ?? 'strict' });
+  const domain = new IommuDomain(ram, tables, { id: 1, policy: o.policy ?? 'strict', ...(o.flushEvery !== undefined ? { flushEvery: o.flushEvery } : {}) });
   const att = iommu.attach(o.nic.bus, o.nic.devfn, domain);
   if (!att.ok) throw new Error(att.message);
   const irt = new InterruptRemapper(kernelMem, { base: IRT_BASE, entries: IRT_ENTRIES });

@@ -121,8 +121,8 @@ const MiB = 1024 * 1024;
 /** The guest's view of the NIC: slot 00:04.0 (QEMU -device vfio-pci,addr=4). */
 const GUEST_BUS = 0;
 const GUEST_DEVFN = 4 << 3;
-/** Default frames area for TX: 8192 slots of 2 KiB (guest/frames.ts). */
-const TX_SLOTS = 8192;
+/** Default frames area for TX: 8192 slots of 2 KiB (guest/frames.ts), at driver.txArea. */
+export const TX_SLOTS = 8192;
 
 export function passthroughDefaults(): Omit<PassthroughConfig, 'scenario' | 'seed' | 'workload' | 'packets' | 'size'> {
   return {

@@ -14,7 +14,7 @@
  * tables does not touch the IOTLB, so whether a stale translation survives is the learner's doing.
  */
 import { GuestMemory } from '../../hw/memory.ts';
-import { IommuDomain, PAGE_4K, type DmaResult } from '../../hw/iommu/dma-remap.ts';
+import { PAGE_4K, type DmaResult } from '../../hw/iommu/dma-remap.ts';
 import { drainPir, postInterrupt } from '../../hw/iommu/posted.ts';
 import { DLM_FIXED, formatRequesterId, type RemapResult } from '../../hw/iommu/irq-remap.ts';
 import { assignNic, buildAssignedHost, HOST_VECTOR_BASE, type AssignedHost, type GuestRamRegion } from '../../hv/assignment.ts';
@@ -89,19 +89,10 @@ export interface SetupOutcome {
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
-/**
- * The host of the set-up run: hv/assignment.ts's, with the NIC's domain swapped for one whose
- * unmaps never invalidate by themselves (see the header).
- */
+/** The host of the set-up run: hv/assignment.ts's, with a domain whose unmaps never invalidate by themselves (see the header). */
 export function buildLabHost(cfg: SeedConfig): AssignedHost {
   const guestMem = new GuestMemory(cfg.ramTop);
-  const h = buildAssignedHost({ guestMem, guestRam: cfg.regions, nic: cfg.nic, vcpus: cfg.vcpus, irqMode: 'remapped', neighbourBytes: cfg.neighbourBytes });
-  const detached = h.iommu.detach(cfg.nic.bus, cfg.nic.devfn);
-  if (!detached.ok) throw new Error(detached.message);
-  h.domain = new IommuDomain(h.ram, h.tables, { id: h.domain.id + 1, policy: 'deferred', flushEvery: NEVER });
-  const attached = h.iommu.attach(cfg.nic.bus, cfg.nic.devfn, h.domain);
-  if (!attached.ok) throw new Error(attached.message);
-  return h;
+  return buildAssignedHost({ guestMem, guestRam: cfg.regions, nic: cfg.nic, vcpus: cfg.vcpus, irqMode: 'remapped', neighbourBytes: cfg.neighbourBytes, policy: 'deferred', flushEvery: NEVER });
 }
 
 export function runSetup(cfg: SeedConfig, exp: LearnerExports): SetupOutcome {

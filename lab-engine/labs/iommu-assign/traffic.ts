@@ -14,7 +14,7 @@ import { MetricsRecorder } from '../../sim/metrics.ts';
 import { Trace } from '../../sim/trace.ts';
 import type { RunResult } from '../../sim/types.ts';
 import { FrameMaker } from '../../guest/frames.ts';
-import { runPassthrough, passthroughDefaults, type PassthroughHost, type RogueDma } from '../../scenarios/passthrough.ts';
+import { runPassthrough, passthroughDefaults, TX_SLOTS, type PassthroughHost, type RogueDma } from '../../scenarios/passthrough.ts';
 import { LearnerSetup, type LearnerExports } from './adapter.ts';
 import { TrafficObserver } from './observe.ts';
 import type { SeedConfig } from './seeds.ts';
@@ -32,9 +32,6 @@ export interface TrafficOutcome {
   /** Spoofed MSIs the remapping unit delivered (from the run's record of each attempt). */
   spoofDelivered: string[];
 }
-
-/** TX frame slots (2 KiB each) in the driver's TX area, as the scenario lays it out. */
-const TX_SLOTS = 8192;
 
 export function runTraffic(run: TrafficRun, cfg: SeedConfig, exp: LearnerExports | undefined): TrafficOutcome {
   const obs = new TrafficObserver();
