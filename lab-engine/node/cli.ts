@@ -18,6 +18,9 @@ import {
 } from '../index.ts';
 import { runSeedsIsolated } from './run-seeds.ts';
 
+/** Charged contexts that are hardware, not CPUs (sim/types.ts CONTEXTS). */
+const DEVICE_CONTEXTS: readonly string[] = ['wire', 'nic'];
+
 class UsageError extends Error {}
 
 const USAGE = `usage:
@@ -212,7 +215,9 @@ function table(m: Metrics): string {
     ['exits/packet', String(m.derived.exitsPerPacket)],
     ['exits/s', String(m.derived.exitsPerSec)],
     ['interrupts/s', String(m.derived.interruptsPerSec)],
-    ['CPU busy', Object.entries(m.derived.cpu).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')],
+    // The wire and a NIC's DMA engine are charged like contexts but are not CPUs: listed apart.
+    ['CPU busy', Object.entries(m.derived.cpu).filter(([k]) => !DEVICE_CONTEXTS.includes(k)).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')],
+    ['devices busy', Object.entries(m.derived.cpu).filter(([k]) => DEVICE_CONTEXTS.includes(k)).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')],
     ['bottleneck', `${m.derived.bottleneck} (${Object.entries(m.derived.utilization).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')})`],
   ];
   if (m.counters.transactions) rows.push(['transactions', `${m.counters.transactions}, ${m.derived.exitsPerTransaction} exits each`]);
