@@ -180,6 +180,7 @@ export function wireTime(frameBytes: number, gbps: number): Ns {
 
 /** PCIe link bandwidth per direction, GB/s (= bytes per ns), CALIBRATION §1.2. */
 export const PCIE_GBPS = {
+  gen2x8: { gbps: 4.0, source: '[D] 5 GT/s × 8 lanes × 8/10 (8b/10b) / 8 — the 82599\'s link (PCIe 2.0 x8)' },
   gen3x8: { gbps: 7.88, source: '§1.2 [D] 8 GT/s × 8 lanes × 128/130 / 8' },
   gen4x16: { gbps: 31.5, source: '§1.2 [D] 16 GT/s × 16 lanes × 128/130 / 8' },
 } as const;

@@ -7,6 +7,8 @@
  */
 
 export const PCI_CFG_SPACE_SIZE = 256;
+/** PCI Express: 4 KiB per function, extended capabilities from 0x100 (PCIe Base 4.0 §7.2.2). */
+export const PCI_CFG_SPACE_EXP_SIZE = 4096;
 export const PCI_STD_HEADER_SIZEOF = 64;
 
 // ── Type 0 header ─────────────────────────────────────────────────────────────────────────────
@@ -87,6 +89,63 @@ export const PCI_MSIX_ENTRY_UPPER_ADDR = 0x4;
 export const PCI_MSIX_ENTRY_DATA = 0x8;
 export const PCI_MSIX_ENTRY_VECTOR_CTRL = 0xc;
 export const PCI_MSIX_ENTRY_CTRL_MASKBIT = 0x00000001;
+
+// ── Extended capabilities (PCIe Base 4.0 §7.6.3): a 32-bit header at 0x100 and after ──────────
+/** Header bits 15:0: the capability ID. */
+export const PCI_EXT_CAP_ID = (header: number): number => header & 0x0000ffff;
+/** Header bits 19:16: the capability version. */
+export const PCI_EXT_CAP_VER = (header: number): number => (header >>> 16) & 0xf;
+/** Header bits 31:20: the next capability's offset (dword aligned; 0 ends the list). */
+export const PCI_EXT_CAP_NEXT = (header: number): number => (header >>> 20) & 0xffc;
+export const PCI_EXT_CAP_ID_ERR = 0x01;
+export const PCI_EXT_CAP_ID_DSN = 0x03;
+export const PCI_EXT_CAP_ID_ARI = 0x0e;
+export const PCI_EXT_CAP_ID_SRIOV = 0x10;
+export const PCI_EXT_CAP_DSN_SIZEOF = 12;
+
+// Alternative Routing-ID Interpretation (PCIe Base 4.0 §7.8.8)
+export const PCI_ARI_CAP = 0x04; // 16 bits
+export const PCI_ARI_CAP_MFVC = 0x0001;
+export const PCI_ARI_CAP_ACS = 0x0002;
+/** ARI Capability bits 15:8: the Next Function Number (0 ends the device's function chain). */
+export const PCI_ARI_CAP_NFN = (x: number): number => (x >>> 8) & 0xff;
+export const PCI_ARI_CTRL = 0x06; // 16 bits
+export const PCI_ARI_CTRL_MFVC = 0x0001;
+export const PCI_ARI_CTRL_ACS = 0x0002;
+export const PCI_EXT_CAP_ARI_SIZEOF = 8;
+
+// Single Root I/O Virtualization (SR-IOV 1.1 §3.3; CALIBRATION §3.5)
+export const PCI_SRIOV_CAP = 0x04; // 32 bits
+export const PCI_SRIOV_CAP_VFM = 0x00000001;
+/** SR-IOV Capabilities bits 31:21: the VF Migration Interrupt Message Number. */
+export const PCI_SRIOV_CAP_INTR = (x: number): number => x >>> 21;
+export const PCI_SRIOV_CTRL = 0x08; // 16 bits
+export const PCI_SRIOV_CTRL_VFE = 0x0001;
+export const PCI_SRIOV_CTRL_VFM = 0x0002;
+export const PCI_SRIOV_CTRL_INTR = 0x0004;
+export const PCI_SRIOV_CTRL_MSE = 0x0008;
+export const PCI_SRIOV_CTRL_ARI = 0x0010;
+export const PCI_SRIOV_STATUS = 0x0a; // 16 bits
+export const PCI_SRIOV_STATUS_VFM = 0x0001;
+export const PCI_SRIOV_INITIAL_VF = 0x0c; // 16 bits
+export const PCI_SRIOV_TOTAL_VF = 0x0e; // 16 bits
+export const PCI_SRIOV_NUM_VF = 0x10; // 16 bits
+export const PCI_SRIOV_FUNC_LINK = 0x12; // 8 bits
+export const PCI_SRIOV_VF_OFFSET = 0x14; // 16 bits
+export const PCI_SRIOV_VF_STRIDE = 0x16; // 16 bits
+export const PCI_SRIOV_VF_DID = 0x1a; // 16 bits
+export const PCI_SRIOV_SUP_PGSIZE = 0x1c; // 32 bits
+export const PCI_SRIOV_SYS_PGSIZE = 0x20; // 32 bits
+export const PCI_SRIOV_BAR = 0x24; // VF BAR0; VF BARk at PCI_SRIOV_BAR + 4k
+export const PCI_SRIOV_NUM_BARS = 6;
+export const PCI_SRIOV_VFM = 0x3c; // 32 bits
+export const PCI_SRIOV_VFM_BIR = (x: number): number => x & 7;
+export const PCI_SRIOV_VFM_OFFSET = (x: number): number => (x & ~7) >>> 0;
+export const PCI_SRIOV_VFM_UA = 0x0;
+export const PCI_SRIOV_VFM_MI = 0x1;
+export const PCI_SRIOV_VFM_MO = 0x2;
+export const PCI_SRIOV_VFM_AV = 0x3;
+export const PCI_EXT_CAP_SRIOV_SIZEOF = 0x40;
 
 // ── Configuration mechanism #1 (PCI Local Bus 3.0 §3.2.2.3.2): I/O ports 0xCF8 / 0xCFC ───────
 /** CONFIG_ADDRESS: bit 31 enable, bus 23:16, device 15:11, function 10:8, register 7:2. */
