@@ -154,6 +154,10 @@ export const COSTS = {
   /** The guest driver giving one RX buffer back (page/skb allocation, descriptor write). */
   guestRxRefill: c(60, '[E] ixgbe_alloc_rx_buffers per buffer'),
 
+  // ── SR-IOV (CALIBRATION §3.5) ──────────────────────────────────────────────────────────────────
+  /** After VF Enable, software waits this long before configuration requests to the VFs. */
+  sriovVfEnableWait: c(100_000_000, '§3.5 [V] Linux sriov_enable() msleep(100): the SR-IOV spec\'s 100 ms'),
+
   // ── Wire and peer ───────────────────────────────────────────────────────────────────────────
   /** Preamble + SFD (8) + inter-frame gap (12), bytes per frame on the wire. */
   wireOverheadBytes: c(20, 'IEEE 802.3 [D] (CALIBRATION §1.2)'),
