@@ -157,6 +157,10 @@ export const COSTS = {
   // ── SR-IOV (CALIBRATION §3.5) ──────────────────────────────────────────────────────────────────
   /** After VF Enable, software waits this long before configuration requests to the VFs. */
   sriovVfEnableWait: c(100_000_000, '§3.5 [V] Linux sriov_enable() msleep(100): the SR-IOV spec\'s 100 ms'),
+  /** Depth of a VF's TX rate limiter (bytes, not ns): a burst of 16 full-size frames. */
+  vebRateBurstBytes: c(16 * 1538, '[E] per-VF TX token bucket depth; the 82599 paces queues (RTTBCNRC) rather than dropping'),
+  /** The PF driver handling one VF mailbox message (interrupt, read the buffer, policy, reply). */
+  pfMailboxMessage: c(4_000, '[E] ixgbe_msg_task()/ixgbe_rcv_msg_from_vf(): ~µs of PF-driver work per message'),
 
   // ── Wire and peer ───────────────────────────────────────────────────────────────────────────
   /** Preamble + SFD (8) + inter-frame gap (12), bytes per frame on the wire. */
