@@ -127,10 +127,9 @@ export class Veb {
   }
 
   /** Does `p`'s filter accept `frame` on receive? */
-  accepts(p: Pool, frame: Uint8Array): boolean {
+  accepts(p: Pool, frame: Uint8Array, dst = macString(frame, 0)): boolean {
     const vid = frameVlan(frame);
     if (vid !== undefined ? !p.vlans.has(vid) : p.vlans.size > 0 && p.id !== 'pf') return false;
-    const dst = macString(frame, 0);
     if (dst === BROADCAST) return true;
     return isMulticast(frame) ? p.multicast.has(mtaHash(frame)) : dst === p.mac;
   }
@@ -196,7 +195,9 @@ export class Veb {
   /** A frame arrives from the wire at `at`. */
   receive(frame: Uint8Array, at: Ns): void {
     this.stats.wireRx++;
-    const to = [...this.pools.values()].filter((q) => this.accepts(q, frame) || (q.promiscuous && q.id === 'pf'));
+    const dst = macString(frame, 0);
+    const to: Pool[] = [];
+    for (const q of this.pools.values()) if (this.accepts(q, frame, dst) || (q.promiscuous && q.id === 'pf')) to.push(q);
     if (!to.length) {
       this.stats.rxNoPool++;
       this.env.metrics.count(at, 'drops');
