@@ -4,6 +4,7 @@ import * as emulatedNic from './emulated-nic/lab.ts';
 import * as virtioBackend from './virtio-backend/lab.ts';
 import * as vhostPoll from './vhost-poll/lab.ts';
 import * as iommuAssign from './iommu-assign/lab.ts';
+import * as sriovPf from './sriov-pf/lab.ts';
 
 export interface LabDefinition {
   info: LabInfo;
@@ -15,6 +16,7 @@ const LABS: LabDefinition[] = [
   { info: virtioBackend.LAB_INFO, runSeed: virtioBackend.runSeed },
   { info: vhostPoll.LAB_INFO, runSeed: vhostPoll.runSeed },
   { info: iommuAssign.LAB_INFO, runSeed: iommuAssign.runSeed },
+  { info: sriovPf.LAB_INFO, runSeed: sriovPf.runSeed },
 ];
 
 export function listLabs(): LabInfo[] {

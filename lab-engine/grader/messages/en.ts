@@ -141,6 +141,39 @@ export const MESSAGES: Record<string, (d: Data) => string> = {
     `seed ${s(d, 'seed')}: with posted interrupts, ${s(d, 'exits')} VM exits for ${s(d, 'interrupts')} interrupts = ${s(d, 'value')} per interrupt; the target is at most ${s(d, 'limit')} — a posted interrupt reaches a running vCPU without any exit`,
   'ia-throughput': (d) =>
     `seed ${s(d, 'seed')}: with posted interrupts the VM reached ${s(d, 'gbps')} Gbit/s, ${s(d, 'percent')} % of bare metal's ${s(d, 'bare')} Gbit/s; the target is at least ${s(d, 'limit')} %`,
+  'sp-stopped': (d) => `seed ${s(d, 'seed')} (${s(d, 'run')}): ${s(d, 'message')}`,
+  'sp-no-vfe': (d) =>
+    `seed ${s(d, 'seed')} (${s(d, 'where')}): after enableVfs(pf, ${s(d, 'want')}) VF Enable is clear and no VF exists (NumVFs reads ${s(d, 'numvfs')}); ${s(d, 'expected')} VFs should be there (${s(d, 'limits')})${s(d, 'hint')}`,
+  'sp-numvfs': (d) =>
+    `seed ${s(d, 'seed')} (${s(d, 'where')}): enableVfs(pf, ${s(d, 'want')}) enabled ${s(d, 'numvfs')} VFs; it should enable ${s(d, 'expected')} — what was asked for, but never more than TotalVFs or the driver's limit (${s(d, 'limits')})`,
+  'sp-no-mse': (d) =>
+    `seed ${s(d, 'seed')} (${s(d, 'where')}): ${s(d, 'vfs')} VFs exist but VF MSE (PCI_SRIOV_CTRL_MSE) is clear: no VF's BARs decode, so no VF driver can reach its registers — the PF's VF MSE bit enables memory space for all VFs, a VF's own Command register cannot`,
+  'sp-not-ready': (d) =>
+    `seed ${s(d, 'seed')} (${s(d, 'where')}): enableVfs() returned ${s(d, 'ms')} ms after setting VF Enable, and the kernel's configuration reads of ${s(d, 'vfs')} VF(s) came back all ones: the spec requires 100 ms before any configuration request to a new VF (Linux sriov_enable() calls msleep(100))`,
+  'sp-vfs-bad-return': (d) => `seed ${s(d, 'seed')} (${s(d, 'where')}): enableVfs() returned ${s(d, 'value')}; it should return an array of {index, bus, devfn, rid}, one per VF`,
+  'sp-vfs-count': (d) => `seed ${s(d, 'seed')} (${s(d, 'where')}): enableVfs() returned ${s(d, 'got')} VF(s), but ${s(d, 'vfs')} VF(s) should enumerate on this PF`,
+  'sp-vf-rid': (d) =>
+    `seed ${s(d, 'seed')} (${s(d, 'where')}): VF ${s(d, 'vf')}: you returned ${s(d, 'field')} ${s(d, 'got')}, but it enumerates at ${s(d, 'expected')} — RID = PF RID + First VF Offset + i × VF Stride, in 16-bit bus:devfn arithmetic (devfn past 0xFF carries into the bus)`,
+  'sp-frame-missing': (d) => `seed ${s(d, 'seed')}: a frame (${s(d, 'what')}) never reached ${s(d, 'to')}${s(d, 'hint')}`,
+  'sp-frame-differs': (d) => `seed ${s(d, 'seed')}: a frame (${s(d, 'what')}) reached ${s(d, 'to')} with different bytes`,
+  'sp-spoof-passed': (d) =>
+    `seed ${s(d, 'seed')}: a spoofed frame (${s(d, 'what')}) reached ${s(d, 'to')}; with anti-spoofing the switch drops every frame whose source MAC is not the VF's own${s(d, 'hint')}`,
+  'sp-vlan-sent': (d) =>
+    `seed ${s(d, 'seed')}: a frame on a VLAN not its sender's (${s(d, 'what')}) reached ${s(d, 'to')}: a VF may only send on its own VLAN (setVlan(), with anti-spoofing on)`,
+  'sp-vlan-crossed': (d) =>
+    `seed ${s(d, 'seed')}: VF ${s(d, 'vf')} (VLAN ${s(d, 'own')}) received a frame on ${s(d, 'vlan')} (${s(d, 'what')}): no frame may cross VLANs`,
+  'sp-leak': (d) => `seed ${s(d, 'seed')}: VF ${s(d, 'vf')} received a frame it was not addressed to (${s(d, 'what')}): ${s(d, 'why')}`,
+  'sp-mbx-accepted': (d) =>
+    `seed ${s(d, 'seed')}: VF ${s(d, 'vf')} asked through the mailbox (${s(d, 'req')}) for ${s(d, 'what')}, and onMailbox() accepted it: a VM must not impersonate another tenant or reach another VLAN`,
+  'sp-mbx-refused': (d) =>
+    `seed ${s(d, 'seed')}: VF ${s(d, 'vf')} asked through the mailbox (${s(d, 'req')}) for ${s(d, 'what')}, a request a well-behaved VF driver makes, and onMailbox() refused it ("${s(d, 'reason')}")`,
+  'sp-mbx-bad-return': (d) =>
+    `seed ${s(d, 'seed')}: onMailbox() returned ${s(d, 'value')} for VF ${s(d, 'vf')}'s ${s(d, 'req')} request; it should return { ok: true } or { ok: false, reason } (the PF driver NACKed it)`,
+  'sp-mbx-unanswered': (d) => `seed ${s(d, 'seed')}: only ${s(d, 'answered')} of ${s(d, 'sent')} mailbox requests were answered`,
+  'sp-rate': (d) =>
+    `seed ${s(d, 'seed')}: VF ${s(d, 'vf')} sent at ${s(d, 'got')} Gbit/s against its limit of ${s(d, 'want')} Gbit/s (${s(d, 'off')} off; within ±${s(d, 'tol')} % expected)${s(d, 'hint')}`,
+  'sp-throughput': (d) =>
+    `seed ${s(d, 'seed')}: with ${s(d, 'n')} tenants the ${s(d, 'port')} GbE port was busy ${s(d, 'got')} of the time (the tenants got ${s(d, 'gbps')} Gbit/s together); the target is at least ${s(d, 'limit')} % of line rate`,
   'timeout': (d) => `seed ${s(d, 'seed')}: your code ran for more than ${s(d, 'seconds')} s without returning — an infinite loop? The run was stopped`,
   'compile-error': (d) => `seed ${s(d, 'seed')}: ${s(d, 'message')}`,
   'parent-failed': (d) => `not run: check ${s(d, 'parent')} (${s(d, 'name')}) failed first`,

@@ -17,7 +17,7 @@ import { SRIOV_PF_DTS } from './api-dts.ts';
 import { SRIOV_PF_STARTER } from './starter.ts';
 import { LEARNER_FUNCTIONS, type LearnerExports } from './adapter.ts';
 import { describeSeed, seedConfig, type SeedConfig } from './seeds.ts';
-import { RATE_OFFER, THROUGHPUT_OFFER, rateWindow, result, runEnable, runFlows, runIsolation, throughputWindow, type EnableOutcome, type FlowOutcome, type IsolationOutcome } from './runs.ts';
+import { RATE_OFFER, THROUGHPUT_OFFER, rateWindow, result, runEnable, runFlows, runIsolation, throughputWindow, truthVfs, type EnableOutcome, type FlowOutcome, type IsolationOutcome } from './runs.ts';
 
 export { seedConfig } from './seeds.ts';
 
@@ -150,18 +150,20 @@ export function evaluate(cfg: SeedConfig, r: SeedRuns): Finding[] {
     const limits = `TotalVFs ${e.model.sriov.totalVfs}, driver limit ${e.model.driverMaxVfs}`;
     const ignored = e.ignored.length ? `; the capability ignored: ${e.ignored.join('; ')}` : '';
     const wroteCap = e.writes.some((w) => w.offset >= e.capOffset && w.offset < e.capOffset + 0x40);
-    const hint = !wroteCap && e.writes.length ? ` (your writes went to ${e.writes.slice(0, 3).map((w) => `0x${w.offset.toString(16)}`).join(', ')}; the SR-IOV capability is at 0x${e.capOffset.toString(16)} on this seed)` : !wroteCap ? ' (enableVfs() never wrote the SR-IOV capability)' : '';
+    const hint = !wroteCap && e.writes.length ? ` (your writes went to ${e.writes.slice(0, 3).map((w) => `0x${w.offset.toString(16)}`).join(', ')}; the SR-IOV capability is at 0x${e.capOffset.toString(16)} on this seed)` : !wroteCap ? ` (enableVfs() never wrote the SR-IOV capability, which is at 0x${e.capOffset.toString(16)} on this seed)` : '';
     if (!e.vfEnabled) f1('enable', 'sp-no-vfe', { where, want: e.want, expected: e.expected, numvfs: e.numVfs, limits, hint: hint + ignored });
     else if (e.numVfs !== e.expected) f1('enable', 'sp-numvfs', { where, want: e.want, expected: e.expected, numvfs: e.numVfs, limits });
     else if (!e.mse) f1('enable', 'sp-no-mse', { where, vfs: e.numVfs });
     else if (e.notReady > 0) f1('enable', 'sp-not-ready', { where, vfs: e.notReady, ms: (e.waitedMs ?? 0).toFixed(3) });
 
+    // The right answer: the VFs a correct enable creates (the engine's, when check 1 passes).
+    const right = truthVfs(cfg, e.model, e.expected);
     if (e.bad) f1('rids', 'sp-vfs-bad-return', { where, value: e.bad });
     else if (e.returned) {
       const got = e.returned;
-      if (got.length !== e.vfs.length) f1('rids', 'sp-vfs-count', { where, got: got.length, vfs: e.vfs.length });
+      if (got.length !== right.length) f1('rids', 'sp-vfs-count', { where, got: got.length, vfs: right.length });
       else {
-        for (const [i, v] of e.vfs.entries()) {
+        for (const [i, v] of right.entries()) {
           const g = got[i]!;
           const bad = (['index', 'rid', 'bus', 'devfn'] as const).find((k) => g[k] !== v[k]);
           if (bad) {

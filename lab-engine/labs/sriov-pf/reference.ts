@@ -12,7 +12,7 @@ import {
 } from 'iovlab/sriov-pf';
 
 function findExtCap(pf: PfConfig, id: number): number {
-  let pos = PCI_CFG_SPACE_SIZE;
+  let pos: number = PCI_CFG_SPACE_SIZE;
   let ttl = (PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE) / 8; // a looping list must end
   let header = pf.read32(pos);
   if (header === 0 || header === 0xffffffff) return 0;
