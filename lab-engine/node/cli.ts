@@ -236,7 +236,7 @@ function sim(argv: string[]): number {
   const id = rest[0]!;
   if (!listScenarios().some((s) => s.id === id)) throw new UsageError(`unknown scenario '${id}' (known: ${listScenarios().map((s) => s.id).join(', ')})`);
   const vms = intOpt(opts, 'vms');
-  if (vms !== undefined && vms !== 1) throw new UsageError(`scenario '${id}' models one VM; --vms ${vms} is not supported yet`);
+  if (vms !== undefined && vms !== 1 && !id.startsWith('sriov-')) throw new UsageError(`scenario '${id}' models one VM; --vms ${vms} is not supported yet`);
   const params: Record<string, number | boolean | string> = {};
   for (const p of (opts['param'] as string[] | undefined) ?? []) {
     const m = /^([A-Za-z]\w*)=(.*)$/.exec(p);
@@ -249,7 +249,7 @@ function sim(argv: string[]): number {
   const size = intOpt(opts, 'size');
   let result;
   try {
-    result = runScenario(id, { ...(seed !== undefined ? { seed } : {}), ...(packets !== undefined ? { packets } : {}), ...(size !== undefined ? { size } : {}), params });
+    result = runScenario(id, { ...(seed !== undefined ? { seed } : {}), ...(packets !== undefined ? { packets } : {}), ...(size !== undefined ? { size } : {}), ...(vms !== undefined ? { vms } : {}), params });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

@@ -26,6 +26,12 @@ import { blockVcpu, drainPir, postInterrupt, POSTED_INTR_VECTOR, runVcpu } from 
 import type { ResourceSlot } from '../sim/metrics.ts';
 import type { VmPlatform } from './sriov-host.ts';
 
+/** The VT-d unit's translation pipeline shared by every VF: a serial resource. */
+export interface IommuLane {
+  readonly slot: ResourceSlot;
+  freeAt: Ns;
+}
+
 /** NAPI budget per poll (Linux's default weight). */
 const NAPI_WEIGHT = 64;
 /** GPA of the VF driver's RX descriptor ring and of its 2 KiB buffers. */
@@ -100,7 +106,7 @@ export class VfGuest extends GuestBase {
   readonly irt: InterruptRemapper;
   readonly kernelMem: GuestMemory;
   readonly itrNs: Ns;
-  readonly #iommuSlot: ResourceSlot;
+  readonly #lane: IommuLane;
   #slot = 0;
   #masked = false;
   #irqArmed = false;
@@ -108,14 +114,14 @@ export class VfGuest extends GuestBase {
   readonly #desc = new Uint8Array(16);
   frameBytes = 0;
 
-  constructor(env: HostEnv, vm: VmPlatform, o: { iommu: VtdIommu; irt: InterruptRemapper; kernelMem: GuestMemory; ringSize: number; itrNs: Ns; iommuSlot: ResourceSlot }) {
+  constructor(env: HostEnv, vm: VmPlatform, o: { iommu: VtdIommu; irt: InterruptRemapper; kernelMem: GuestMemory; ringSize: number; itrNs: Ns; iommuLane: IommuLane }) {
     super(env, vm.index, o.ringSize);
     this.vm = vm;
     this.iommu = o.iommu;
     this.irt = o.irt;
     this.kernelMem = o.kernelMem;
     this.itrNs = o.itrNs;
-    this.#iommuSlot = o.iommuSlot;
+    this.#lane = o.iommuLane;
     blockVcpu(this.kernelMem, vm.pid);
   }
 
@@ -143,7 +149,10 @@ export class VfGuest extends GuestBase {
     if (s.hits > h0) m.count(t, 'iotlbHits', s.hits - h0);
     if (s.misses > m0) m.count(t, 'iotlbMisses', s.misses - m0);
     if (s.walkReads + s.contextReads > w0) m.count(t, 'iommuWalkReads', s.walkReads + s.contextReads - w0);
-    if (ns > 0) m.charge('nic', this.#iommuSlot, t, ns);
+    // The IOMMU translates one request at a time: a walk delays the frames behind it.
+    const start = Math.max(t, this.#lane.freeAt);
+    this.#lane.freeAt = start + ns;
+    if (ns > 0) m.charge('nic', this.#lane.slot, start, ns);
     if (!data.ok || !wb.ok) {
       m.count(t, 'iommuFaults');
       this.drops++;
@@ -152,7 +161,7 @@ export class VfGuest extends GuestBase {
     this.frameBytes = frame.length;
     this.pending++;
     if (this.trackLatency && arrival) this.arrivals.push(arrival);
-    if (!this.#masked) this.#armIrq(t + ns);
+    if (!this.#masked) this.#armIrq(start + ns);
   }
 
   /** EITR: the vector fires at most once per itrNs; the 82599 auto-masks it (EIAM) until NAPI is done. */

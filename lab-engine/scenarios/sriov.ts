@@ -29,6 +29,8 @@ import { macString, Veb } from '../hw/sriov-nic/switch.ts';
 import { MODEL_82599, MODEL_XL710, type SriovNicModel } from '../hw/sriov-nic/models.ts';
 import { encodeRequest, IXGBE_VT_MSGTYPE_ACK, type PfPolicy } from '../hw/sriov-nic/mailbox.ts';
 import { FlowTable, flowKey } from '../hw/sriov-nic/flow-offload.ts';
+import { PCI_CLASS_REVISION } from '../hw/pci/regs.ts';
+import { ridString } from '../hw/pci/sriov.ts';
 import { SerialThread, type HostEnv, type Meter } from '../hv/host.ts';
 import { buildSriovPlatform, tenantMac, type PfSetup, type SriovPlatform, type Tenant } from './sriov-host.ts';
 import { PvGuest, VfGuest } from './sriov-vm.ts';
@@ -153,9 +155,9 @@ export function runSriov(cfg: SriovConfig): { result: RunResult; host: SriovHost
   }
 
   // ── The VMs ────────────────────────────────────────────────────────────────────────────────
-  const iommuSlot = env.metrics.resource('VT-d (VF DMA translation)');
+  const iommuLane = { slot: env.metrics.resource('VT-d (VF DMA translation)'), freeAt: 0 };
   const guests: (VfGuest | PvGuest)[] = platform
-    ? platform.vms.map((vm) => new VfGuest(env, vm, { iommu: platform!.iommu, irt: platform!.irt, kernelMem: platform!.kernelMem, ringSize: cfg.ringSize, itrNs: Math.round(cfg.itrUs * 1000), iommuSlot }))
+    ? platform.vms.map((vm) => new VfGuest(env, vm, { iommu: platform!.iommu, irt: platform!.irt, kernelMem: platform!.kernelMem, ringSize: cfg.ringSize, itrNs: Math.round(cfg.itrUs * 1000), iommuLane }))
     : tenants.map((t) => new PvGuest(env, t.vm, cfg.ringSize));
   const done = (): boolean => received + drops >= cfg.packets;
   for (const g of guests) {
@@ -318,8 +320,12 @@ export function runSriov(cfg: SriovConfig): { result: RunResult; host: SriovHost
     for (const t of tenants) {
       env.sched.at(readyAt, () => {
         const vf = platform!.vms[tenants.indexOf(t)]!;
-        const vendor = platform!.pf.configRead(vf.rid, 0, 2);
-        if (vendor !== 0xffff) fail({ severity: 'error', code: 'vf-not-found', message: `VF ${t.vm}'s vendor ID reads 0x${vendor.toString(16)} (a VF reads 0xFFFF)`, t: env.sched.now });
+        // ixgbevf's probe: the VF's own header (its Vendor ID reads 0xFFFF by the spec; its class must not).
+        const cls = platform!.pf.configRead(vf.rid, PCI_CLASS_REVISION, 4);
+        if (cls === 0xffffffff) {
+          fail({ severity: 'error', code: 'vf-probe-failed', message: `VF ${t.vm} (${ridString(vf.rid)}) answered its configuration read with all ones ${(env.sched.now / 1e6).toFixed(3)} ms after the bring-up started: it is not there yet (VF Enable + 100 ms) or not enabled`, t: env.sched.now });
+          return;
+        }
         drv.buffers.get(t.vm)?.set(encodeRequest({ type: 'reset' }));
         drv.vfRequest(t.vm, env.sched.now, (reply, at) => {
           const mac = macString(new Uint8Array(reply.buffer, 4, 6));

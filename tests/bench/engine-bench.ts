@@ -53,6 +53,10 @@ export function engineFigures(): EngineFigure[] {
   cases.push(['passthrough-rx bare metal, DMA API strict 1518 B × 20000', 'passthrough-rx', { size: 1518, packets: 20_000, params: { setup: 'baremetal', dmaApi: 'strict' } }]);
   cases.push(['passthrough-rx VFIO PMD 100 Gbit/s 1518 B × 20000', 'passthrough-rx', { size: 1518, packets: 20_000, params: { pmd: true, wireGbps: 100, offeredGbps: 100, ringSize: 1024 } }]);
   cases.push(['passthrough-rr VFIO posted 64 B × 5000', 'passthrough-rr', { size: 64, packets: 5_000 }]);
+  // SR-IOV: one port shared by 1, 8 and 64 VMs (cost should grow about linearly with VMs), VMDq vs none, vhost-net, OVS offload.
+  for (const vms of [1, 8, 64]) cases.push([`sriov-rx sriov ${vms} VM(s) 1518 B × 20000`, 'sriov-rx', { vms, size: 1518, packets: 20_000, params: vms > 63 ? { nic: 'xl710' } : {} }]);
+  for (const mode of ['vmdq', 'vmdq-off', 'vhost-net']) cases.push([`sriov-rx ${mode} 8 VMs 1518 B × 20000`, 'sriov-rx', { vms: 8, size: 1518, packets: 20_000, params: { mode } }]);
+  cases.push(['sriov-ovs-offload 4 VMs, 64 flows, 1518 B × 8000', 'sriov-ovs-offload', { packets: 8_000 }]);
   runScenario('emulation-tx', { packets: 2000 }); // warm up the JIT
   runScenario('passthrough-tx', { packets: 2000 });
   runScenario('virtio-tx', { packets: 2000 });
