@@ -197,7 +197,12 @@ export class Veb {
     this.stats.wireRx++;
     const dst = macString(frame, 0);
     const to: Pool[] = [];
-    for (const q of this.pools.values()) if (this.accepts(q, frame, dst) || (q.promiscuous && q.id === 'pf')) to.push(q);
+    // A unicast frame can only match a pool whose MAC is its destination (or the promiscuous PF).
+    const unicast = !isMulticast(frame);
+    for (const q of this.pools.values()) {
+      if (unicast && q.mac !== dst && !q.promiscuous) continue;
+      if (this.accepts(q, frame, dst) || (q.promiscuous && q.id === 'pf')) to.push(q);
+    }
     if (!to.length) {
       this.stats.rxNoPool++;
       this.env.metrics.count(at, 'drops');
