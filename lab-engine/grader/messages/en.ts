@@ -164,7 +164,7 @@ export const MESSAGES: Record<string, (d: Data) => string> = {
     `seed ${s(d, 'seed')}: VF ${s(d, 'vf')} (VLAN ${s(d, 'own')}) received a frame on ${s(d, 'vlan')} (${s(d, 'what')}): no frame may cross VLANs`,
   'sp-leak': (d) => `seed ${s(d, 'seed')}: VF ${s(d, 'vf')} received a frame it was not addressed to (${s(d, 'what')}): ${s(d, 'why')}`,
   'sp-mbx-accepted': (d) =>
-    `seed ${s(d, 'seed')}: VF ${s(d, 'vf')} asked through the mailbox (${s(d, 'req')}) for ${s(d, 'what')}, and onMailbox() accepted it: a VM must not impersonate another tenant or reach another VLAN`,
+    `seed ${s(d, 'seed')}: VF ${s(d, 'vf')} asked through the mailbox (${s(d, 'req')}) for ${s(d, 'what')}, and onMailbox() accepted it: a VM must not impersonate another tenant or reach another VLAN — refuse any MAC but the VF's own valid unicast one and any VLAN but its tenant's`,
   'sp-mbx-refused': (d) =>
     `seed ${s(d, 'seed')}: VF ${s(d, 'vf')} asked through the mailbox (${s(d, 'req')}) for ${s(d, 'what')}, a request a well-behaved VF driver makes, and onMailbox() refused it ("${s(d, 'reason')}")`,
   'sp-mbx-bad-return': (d) =>

@@ -127,7 +127,7 @@ export function figures(cfg: SeedConfig, r: SeedRuns): Record<string, number> {
   return out;
 }
 
-const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+const pct = (x: number): string => `${x > 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
 
 export function evaluate(cfg: SeedConfig, r: SeedRuns): Finding[] {
   const seed = cfg.seed;
@@ -263,7 +263,7 @@ export function evaluate(cfg: SeedConfig, r: SeedRuns): Finding[] {
     }
     if (tp.wireFraction < LINE_RATE_FRACTION_MIN) {
       const sum = tp.gbps.reduce((a, b) => a + b, 0);
-      f1('throughput', 'sp-throughput', { n: tp.n, got: pct(tp.wireFraction), gbps: sum.toFixed(2), port: tp.portGbps, limit: Math.round(LINE_RATE_FRACTION_MIN * 100) });
+      f1('throughput', 'sp-throughput', { n: tp.n, got: `${(tp.wireFraction * 100).toFixed(1)} %`, gbps: sum.toFixed(2), port: tp.portGbps, limit: Math.round(LINE_RATE_FRACTION_MIN * 100) });
     }
   }
   return out;
