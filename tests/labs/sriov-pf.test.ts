@@ -15,7 +15,9 @@ import { runSeedIsolated } from '../../lab-engine/node/run-seeds.ts';
 import { SRIOV_PF_API } from '../../lab-engine/labs/sriov-pf/api.ts';
 import { seedConfig, LAYOUTS, type SeedConfig } from '../../lab-engine/labs/sriov-pf/seeds.ts';
 import { LINE_RATE_FRACTION_MIN, RATE_TOLERANCE } from '../../lab-engine/labs/sriov-pf/lab.ts';
-import { MAX_CALLS } from '../../lab-engine/labs/sriov-pf/adapter.ts';
+import { MAX_CALLS, type LearnerExports } from '../../lab-engine/labs/sriov-pf/adapter.ts';
+import { runEnable, truthVfs } from '../../lab-engine/labs/sriov-pf/runs.ts';
+import { compileModule } from '../../lab-engine/sandbox/compile.ts';
 
 const LAB = 'sriov-pf';
 const info = getLabInfo(LAB)!;
@@ -260,6 +262,23 @@ describe('sriov-pf: determinism, messages, declarations', () => {
     expect(new Set(cs.map((c) => c.tenants.length)).size).toBeGreaterThan(4);
     expect(cs.some(spills)).toBe(true);
     expect(cs.some((c) => c.want > Math.min(c.model.driverMaxVfs, c.model.sriov.totalVfs))).toBe(true);
+  });
+
+  it('the VFs the engine creates sit where Linux\'s formulas put them, and the reference returns exactly those', () => {
+    const c = compileModule(reference, { 'iovlab/sriov-pf': SRIOV_PF_API });
+    if (!c.ok) throw new Error('reference does not compile');
+    for (let seed = 1; seed <= 40; seed++) {
+      const cfg = seedConfig(seed);
+      for (const want of [cfg.want, cfg.wantOver]) {
+        const i = c.instantiate();
+        if (!i.ok) throw new Error('reference does not load');
+        const e = runEnable(cfg, i.exports as unknown as LearnerExports, want, 'test', []);
+        expect(e.vfs.length, `seed ${seed}`).toBe(e.expected);
+        expect(e.vfs).toEqual(truthVfs(cfg, cfg.model, e.expected));
+        expect(e.returned).toEqual(e.vfs);
+        expect([e.vfEnabled, e.mse, e.notReady]).toEqual([true, true, 0]);
+      }
+    }
   });
 
   it('every finding code of the lab has an English message', () => {

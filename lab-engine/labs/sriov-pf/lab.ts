@@ -157,7 +157,7 @@ export function evaluate(cfg: SeedConfig, r: SeedRuns): Finding[] {
     else if (e.notReady > 0) f1('enable', 'sp-not-ready', { where, vfs: e.notReady, ms: (e.waitedMs ?? 0).toFixed(3) });
 
     // The right answer: the VFs a correct enable creates (the engine's, when check 1 passes).
-    const right = truthVfs(cfg, e.model, e.expected);
+    const right = e.vfs.length === e.expected ? e.vfs : truthVfs(cfg, e.model, e.expected);
     if (e.bad) f1('rids', 'sp-vfs-bad-return', { where, value: e.bad });
     else if (e.returned) {
       const got = e.returned;
