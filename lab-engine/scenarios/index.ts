@@ -5,6 +5,7 @@ import { runParavirt, paravirtDefaults } from './paravirt.ts';
 import { BACKEND_KINDS, type BackendKind } from '../hv/virtio-backends.ts';
 import { runPassthrough, passthroughDefaults, type PassthroughIrq, type PassthroughSetup } from './passthrough.ts';
 import { DMA_API_MODES, type DmaApiMode } from '../guest/dma-api.ts';
+import { tenantMac } from './sriov-host.ts';
 import { runSriov, sriovDefaults, sriovModelFor, SRIOV_MODES, SRIOV_NICS, type SriovMode, type SriovNicName } from './sriov.ts';
 
 interface ScenarioDef extends ScenarioInfo {
@@ -111,6 +112,15 @@ const SCENARIOS: ScenarioDef[] = [
     params: SR_PARAMS,
     defaults: { packets: 20000, size: 1518 },
     workload: 'rx',
+    model: 'sriov',
+  },
+  {
+    id: 'sriov-tx',
+    title: 'SR-IOV: 1 to 64 VMs transmit through their VFs',
+    description: 'Each of `vms` VMs streams frames out through its own VF (doorbells without exits, DMA through VT-d with the VF\'s RID, descriptors written back, one posted vector per queue pair). The embedded switch checks each frame\'s source MAC (anti-spoofing), paces each VF at rateMbps (max_tx_rate; 0 = none) and sends it out of the shared port — or, with hairpin=true, to the next VM\'s VF without touching the wire (PCIe crossed twice). nic, wireGbps, ringSize, itr, iotlbEntries as sriov-rx.',
+    params: { nic: '82599', wireGbps: 10, ringSize: 512, itr: 250, iotlbEntries: 64, hairpin: false, rateMbps: 0 },
+    defaults: { packets: 20000, size: 1518 },
+    workload: 'tx',
     model: 'sriov',
   },
   {
@@ -254,10 +264,13 @@ function runSriovScenario(id: string, p: Record<string, number | string | boolea
     if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (int && !Number.isInteger(v))) throw new ScenarioError(`parameter '${k}' must be ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
     return v;
   };
+  const tx = id === 'sriov-tx';
+  const rateMbps = tx ? num('rateMbps', 0, 400_000, false) : 0;
   return runSriov({
     ...sriovDefaults(),
     scenario: id, seed, packets, size, vms, mode: mode as SriovMode, nic: nic as SriovNicName,
-    wireGbps: num('wireGbps', 0.001, 400, false), offeredGbps: num('offeredGbps', 0.001, 400, false),
+    ...(tx ? { workload: 'tx' as const, hairpin: Boolean(p['hairpin']), tenants: Array.from({ length: vms }, (_, vm) => ({ vm, mac: tenantMac(vm), vlan: undefined, rateMbps })) } : {}),
+    wireGbps: num('wireGbps', 0.001, 400, false), offeredGbps: tx ? 10 : num('offeredGbps', 0.001, 400, false),
     ringSize: num('ringSize', 8, 4096), itrUs: num('itr', 0, 10_000), iotlbEntries: num('iotlbEntries', 1, 4096),
     flows: offload ? num('flows', 1, 65536) : 0,
   }).result;

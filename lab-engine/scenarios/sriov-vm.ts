@@ -202,11 +202,33 @@ export class VfGuest extends GuestBase {
     });
   }
 
+  /** The VF's TX queue (sriov-tx), cleaned and refilled in the same NAPI poll (one vector per queue pair, as ixgbevf). */
+  tx: { clean(m: Meter): void; xmit(m: Meter): void; readonly hasWork: boolean } | undefined;
+
+  /** A TX descriptor was written back at `t`: the queue pair's cause, moderated like RX. */
+  txCompleted(t: Ns): void {
+    if (!this.#masked) this.#armIrq(t);
+  }
+
+  /** The application starts sending at `t`: the halted vCPU is woken (as by its own timer). */
+  start(t: Ns): void {
+    this.cpu.submit(t, (m) => {
+      this.wake(m);
+      runVcpu(this.kernelMem, this.vm.pid, { apicId: this.vm.apicId });
+      this.#masked = true;
+      this.#napi(m);
+    });
+  }
+
   #napi(m: Meter): void {
     this.poll(m, this.frameBytes, COSTS.guestRxRefill.ns);
+    if (this.tx) {
+      this.tx.clean(m);
+      this.tx.xmit(m);
+    }
     const done = m.t;
     this.cpu.submit(done, (m2) => {
-      if (this.pending > 0) return this.#napi(m2);
+      if (this.pending > 0 || this.tx?.hasWork) return this.#napi(m2);
       // napi_complete_done: re-enable the vector (EIMS, a posted write: no exit), then idle.
       this.#masked = false;
       this.halt(m2);

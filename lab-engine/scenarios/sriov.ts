@@ -35,6 +35,7 @@ import { SerialThread, type HostEnv, type Meter } from '../hv/host.ts';
 import { buildSriovPlatform, tenantMac, type PfSetup, type SriovPlatform, type Tenant } from './sriov-host.ts';
 import { PvGuest, VfGuest } from './sriov-vm.ts';
 import { BatchWorker } from './sriov-workers.ts';
+import { VfTx } from './sriov-tx.ts';
 
 export type SriovMode = 'sriov' | 'vmdq' | 'vmdq-off' | 'vhost-net';
 export const SRIOV_MODES: readonly SriovMode[] = ['sriov', 'vmdq', 'vmdq-off', 'vhost-net'];
@@ -44,6 +45,10 @@ export type SriovNicName = keyof typeof SRIOV_NICS;
 export interface SriovConfig {
   scenario: string;
   seed: number;
+  /** rx: the peer streams into the VMs; tx (sriov mode): each VM streams out through its VF. */
+  workload?: 'rx' | 'tx';
+  /** tx: each VM sends to the next VM's MAC, so the switch hairpins (never reaches the wire). */
+  hairpin?: boolean;
   packets: number;
   size: number;
   vms: number;
@@ -159,7 +164,9 @@ export function runSriov(cfg: SriovConfig): { result: RunResult; host: SriovHost
   const guests: (VfGuest | PvGuest)[] = platform
     ? platform.vms.map((vm) => new VfGuest(env, vm, { iommu: platform!.iommu, irt: platform!.irt, kernelMem: platform!.kernelMem, ringSize: cfg.ringSize, itrNs: Math.round(cfg.itrUs * 1000), iommuLane }))
     : tenants.map((t) => new PvGuest(env, t.vm, cfg.ringSize));
-  const done = (): boolean => received + drops >= cfg.packets;
+  let txDelivered = 0;
+  const tx = cfg.workload === 'tx' && sr;
+  const done = (): boolean => received + drops + txDelivered >= cfg.packets;
   for (const g of guests) {
     g.trackLatency = offload;
     g.onReceived = (bytes, t, a) => {
@@ -304,6 +311,25 @@ export function runSriov(cfg: SriovConfig): { result: RunResult; host: SriovHost
   const startTraffic = (t0: Ns): void => {
     env.metrics.beginWindow(t0);
     for (const g of guests) g.startTick(t0, () => run.done);
+    if (tx) {
+      veb.uplink = (frame, t) => {
+        env.metrics.delivered(t, frame.length + 4, 'tx');
+        txDelivered++;
+        if (done()) run.finish();
+      };
+      for (const [i, g] of (guests as VfGuest[]).entries()) {
+        const frames = Math.floor(cfg.packets / guests.length) + (i < cfg.packets % guests.length ? 1 : 0);
+        const f = flowFrame(frameLen, g.index, g.index);
+        const dst = cfg.hairpin ? tenants[(i + 1) % tenants.length]!.mac : undefined;
+        f.set(dst ? dst.split(':').map((h) => parseInt(h, 16)) : PEER_MAC, 0);
+        tenants[i]!.mac.split(':').forEach((h, k) => (f[6 + k] = parseInt(h, 16)));
+        const q = new VfTx(env, g, { veb, iommu: platform!.iommu, lane: iommuLane, frame: f, frames, ringSize: cfg.ringSize });
+        q.onSpoofed = dropped;
+        g.tx = q;
+        g.start(t0);
+      }
+      return;
+    }
     const gap = Math.max(1, Math.round(((cfg.size + 20) * 8) / cfg.offeredGbps));
     const jitter = env.rng.fork('arrival');
     let next = 0;
@@ -339,11 +365,11 @@ export function runSriov(cfg: SriovConfig): { result: RunResult; host: SriovHost
   } else if (!run.done) startTraffic(0);
 
   const stop = env.sched.run({ until: cfg.untilNs ?? readyAt + ms(2_000), maxEvents: cfg.maxEvents ?? 20_000_000 });
-  const final = run.outcome(stop, () => `the VMs received ${received} of ${cfg.packets} frames (${drops} dropped)`);
+  const final = run.outcome(stop, () => tx ? `${txDelivered} of ${cfg.packets} frames left the port, ${received} hairpinned frames were received (${drops} dropped)` : `the VMs received ${received} of ${cfg.packets} frames (${drops} dropped)`);
   if (offload && table) diagnoseOnce(env, { severity: 'info', code: 'ovs-offload', message: `OVS offload: ${table.stats.installs} rules installed, ${slowPath} frames on the slow path, ${fastPath} straight to the VFs`, t: env.sched.now });
   const metrics = env.metrics.finish({
     engineVersion: ENGINE_VERSION, scenario: cfg.scenario, seed: cfg.seed,
-    params: { packets: cfg.packets, size: cfg.size, vms: cfg.vms, mode: cfg.mode, nic: cfg.nic, wireGbps: cfg.wireGbps, offeredGbps: cfg.offeredGbps, ringSize: cfg.ringSize, itr: cfg.itrUs, iotlbEntries: cfg.iotlbEntries, ...(offload ? { flows: cfg.flows } : {}) },
+    params: { packets: cfg.packets, size: cfg.size, vms: cfg.vms, mode: cfg.mode, ...(tx ? { workload: 'tx', hairpin: Boolean(cfg.hairpin) } : {}), nic: cfg.nic, wireGbps: cfg.wireGbps, ...(tx ? {} : { offeredGbps: cfg.offeredGbps }), ringSize: cfg.ringSize, itr: cfg.itrUs, iotlbEntries: cfg.iotlbEntries, ...(offload ? { flows: cfg.flows } : {}) },
     events: env.sched.events,
     stop: final,
   });

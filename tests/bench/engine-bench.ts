@@ -57,6 +57,8 @@ export function engineFigures(): EngineFigure[] {
   for (const vms of [1, 8, 64]) cases.push([`sriov-rx sriov ${vms} VM(s) 1518 B × 20000`, 'sriov-rx', { vms, size: 1518, packets: 20_000, params: vms > 63 ? { nic: 'xl710' } : {} }]);
   for (const mode of ['vmdq', 'vmdq-off', 'vhost-net']) cases.push([`sriov-rx ${mode} 8 VMs 1518 B × 20000`, 'sriov-rx', { vms: 8, size: 1518, packets: 20_000, params: { mode } }]);
   cases.push(['sriov-ovs-offload 4 VMs, 64 flows, 1518 B × 8000', 'sriov-ovs-offload', { packets: 8_000 }]);
+  for (const vms of [1, 8, 64]) cases.push([`sriov-tx ${vms} VM(s) 1518 B × 20000`, 'sriov-tx', { vms, size: 1518, packets: 20_000, params: vms > 63 ? { nic: 'xl710' } : {} }]);
+  cases.push(['sriov-tx hairpin 8 VMs 1518 B × 20000', 'sriov-tx', { vms: 8, size: 1518, packets: 20_000, params: { hairpin: true } }]);
   runScenario('emulation-tx', { packets: 2000 }); // warm up the JIT
   runScenario('passthrough-tx', { packets: 2000 });
   runScenario('virtio-tx', { packets: 2000 });
