@@ -20,3 +20,4 @@ export { compileModule } from './sandbox/compile.ts';
 export { E1000_REGISTER_TABLE } from './hw/e1000/regs.ts';
 export { ringSnapshot, RING_STEPS, type RingSnapshot, type RingStep } from './scenarios/ring-demo.ts';
 export { hashText } from './sim/hash.ts';
+export { sriovCapabilitySnapshot, type SriovCapabilitySnapshot } from './scenarios/sriov-demo.ts';

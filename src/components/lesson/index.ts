@@ -12,6 +12,7 @@
  * - <Figure caption="…">…</Figure>  or  <Figure src="figures/x.svg" alt="…" caption="…" />
  * - <RegisterTable />  or  <RegisterTable group="tx" />
  * - <RingDiagram step="driver-added" />   a split virtqueue from the engine's ringSnapshot(step)
+ * - <SriovCapability vfs={8} />   the SR-IOV capability read from the engine's config space, before/after enabling VFs
  * - <ReferenceRun scenario="emulation-tx" options={{ size: 64, packets: 2000 }}
  *     rows={[['exitsPerPacket', 'exits per packet'], ['throughputGbps', 'Gbit/s']]} caption="…" />
  *
@@ -25,3 +26,4 @@ export { default as Figure } from './Figure.astro';
 export { default as RegisterTable } from './RegisterTable.astro';
 export { default as ReferenceRun } from './ReferenceRun.astro';
 export { default as RingDiagram } from './RingDiagram.astro';
+export { default as SriovCapability } from './SriovCapability.astro';
