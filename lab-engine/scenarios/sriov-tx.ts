@@ -21,6 +21,38 @@ const TX_BUF_GPA = 0x60_0000;
 export const TX_FIFO_NS = 128_000;
 const BATCH = 64;
 
+/**
+ * The port's TX packet buffer shared by every VF: VFs that find it full wait in FIFO order and
+ * are let in one at a time as the wire drains (one timer, not one per waiting VF).
+ */
+export class TxFifo {
+  readonly env: HostEnv;
+  readonly veb: Veb;
+  readonly #waiting: VfTx[] = [];
+  #armed = false;
+  constructor(env: HostEnv, veb: Veb) {
+    this.env = env;
+    this.veb = veb;
+  }
+  /** When a frame may enter the buffer. */
+  get roomAt(): Ns {
+    return this.veb.wireTx.freeAt - TX_FIFO_NS;
+  }
+  wait(q: VfTx): void {
+    if (!this.#waiting.includes(q)) this.#waiting.push(q);
+    this.#arm();
+  }
+  #arm(): void {
+    if (this.#armed || this.#waiting.length === 0) return;
+    this.#armed = true;
+    this.env.sched.at(Math.max(this.env.sched.now, this.roomAt), () => {
+      this.#armed = false;
+      while (this.#waiting.length && this.roomAt <= this.env.sched.now) this.#waiting.shift()!.resume();
+      this.#arm();
+    });
+  }
+}
+
 export class VfTx {
   readonly env: HostEnv;
   readonly guest: VfGuest;
@@ -43,11 +75,19 @@ export class VfTx {
   readonly #desc = new Uint8Array(16);
   readonly #buf: Uint8Array;
   onSpoofed: () => void = () => {};
+  readonly fifo: TxFifo;
 
-  constructor(env: HostEnv, guest: VfGuest, o: { veb: Veb; iommu: VtdIommu; lane: IommuLane; frame: Uint8Array; frames: number; ringSize: number }) {
+  /** Let in by the TX packet buffer. */
+  resume(): void {
+    this.#fetching = false;
+    this.#fetch();
+  }
+
+  constructor(env: HostEnv, guest: VfGuest, o: { veb: Veb; fifo: TxFifo; iommu: VtdIommu; lane: IommuLane; frame: Uint8Array; frames: number; ringSize: number }) {
     this.env = env;
     this.guest = guest;
     this.veb = o.veb;
+    this.fifo = o.fifo;
     this.iommu = o.iommu;
     this.lane = o.lane;
     this.frame = o.frame;
@@ -95,13 +135,9 @@ export class VfTx {
     if (this.#fetching || this.#queued === 0) return;
     const env = this.env;
     const now = env.sched.now;
-    const room = this.veb.wireTx.freeAt - TX_FIFO_NS;
-    if (room > now) {
+    if (this.fifo.roomAt > now) {
       this.#fetching = true;
-      env.sched.at(room, () => {
-        this.#fetching = false;
-        this.#fetch();
-      });
+      this.fifo.wait(this);
       return;
     }
     this.#queued--;

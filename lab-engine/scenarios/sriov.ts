@@ -35,7 +35,7 @@ import { SerialThread, type HostEnv, type Meter } from '../hv/host.ts';
 import { buildSriovPlatform, tenantMac, type PfSetup, type SriovPlatform, type Tenant } from './sriov-host.ts';
 import { PvGuest, VfGuest } from './sriov-vm.ts';
 import { BatchWorker } from './sriov-workers.ts';
-import { VfTx } from './sriov-tx.ts';
+import { TxFifo, VfTx } from './sriov-tx.ts';
 
 export type SriovMode = 'sriov' | 'vmdq' | 'vmdq-off' | 'vhost-net';
 export const SRIOV_MODES: readonly SriovMode[] = ['sriov', 'vmdq', 'vmdq-off', 'vhost-net'];
@@ -317,13 +317,14 @@ export function runSriov(cfg: SriovConfig): { result: RunResult; host: SriovHost
         txDelivered++;
         if (done()) run.finish();
       };
+      const fifo = new TxFifo(env, veb);
       for (const [i, g] of (guests as VfGuest[]).entries()) {
         const frames = Math.floor(cfg.packets / guests.length) + (i < cfg.packets % guests.length ? 1 : 0);
         const f = flowFrame(frameLen, g.index, g.index);
         const dst = cfg.hairpin ? tenants[(i + 1) % tenants.length]!.mac : undefined;
         f.set(dst ? dst.split(':').map((h) => parseInt(h, 16)) : PEER_MAC, 0);
         tenants[i]!.mac.split(':').forEach((h, k) => (f[6 + k] = parseInt(h, 16)));
-        const q = new VfTx(env, g, { veb, iommu: platform!.iommu, lane: iommuLane, frame: f, frames, ringSize: cfg.ringSize });
+        const q = new VfTx(env, g, { veb, fifo, iommu: platform!.iommu, lane: iommuLane, frame: f, frames, ringSize: cfg.ringSize });
         q.onSpoofed = dropped;
         g.tx = q;
         g.start(t0);

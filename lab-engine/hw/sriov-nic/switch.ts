@@ -174,8 +174,13 @@ export class Veb {
     p.stats.txBytes += frame.length;
     const copy = frame.slice();
     const dst = macString(copy, 0);
-    const local = [...this.pools.values()].filter((q) => q !== p && (this.accepts(q, copy) || (q.promiscuous && q.id === 'pf')));
-    const unicastHit = !isMulticast(copy) && local.some((q) => q.mac === dst && this.accepts(q, copy));
+    const unicast = !isMulticast(copy);
+    const local: Pool[] = [];
+    for (const q of this.pools.values()) {
+      if (q === p || (unicast && q.mac !== dst && !q.promiscuous)) continue;
+      if (this.accepts(q, copy, dst) || (q.promiscuous && q.id === 'pf')) local.push(q);
+    }
+    const unicastHit = unicast && local.some((q) => q.mac === dst && this.accepts(q, copy, dst));
     for (const q of local) {
       const end = this.pcieUp.transfer(copy.length, go);
       if (q.mac === dst) {
