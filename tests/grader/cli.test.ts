@@ -132,4 +132,10 @@ describe('sim', () => {
     expect(cli('sim', 'emulation-tx', '--size', '9000').err).toMatch(/size must be an integer in \[64, 1518\]/);
     expect(cli('sim', 'emulation-tx', '--vms', '4').err).toMatch(/models one VM/);
   });
+
+  it('--vms runs the multi-VM SR-IOV scenarios and names the VF limit', () => {
+    const m = JSON.parse(cli('sim', 'sriov-rx', '--vms', '8', '--packets', '2000', '--json').out);
+    expect(m).toMatchObject({ scenario: 'sriov-rx', stop: 'done', params: { vms: 8, mode: 'sriov' } });
+    expect(cli('sim', 'sriov-rx', '--vms', '64').err).toMatch(/at most 63/);
+  });
 });
