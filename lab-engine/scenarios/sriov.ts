@@ -208,7 +208,7 @@ export function runSriov(cfg: SriovConfig): { result: RunResult; host: SriovHost
   if (!sr) {
     const pv = guests as PvGuest[];
     if (cfg.mode === 'vmdq') {
-      const queues = pv.map((g) => new BatchWorker<number>(env, `VMDq queue ${g.index} vSwitch thread`, 0, (m) => m.charge('host-kernel', COSTS.hostIrqEntry.ns, 'host-irq', () => `queue ${g.index} MSI-X: NetQueue poll`),
+      const queues = pv.map((g) => new BatchWorker<number>(env, `VMDq queue ${g.index} vSwitch thread`, COSTS.hostNicItr.ns, (m) => m.charge('host-kernel', COSTS.hostIrqEntry.ns, 'host-irq', () => `queue ${g.index} MSI-X: NetQueue poll`),
         (m, bytes) => {
           m.charge('host-kernel', COSTS.hostRxPerFrame.ns + COSTS.vswitchQueueLookup.ns, 'vswitch', () => `VMDq queue ${g.index}: frame already sorted by the NIC`);
           pvCopy(m, g, bytes, 'host-kernel');
@@ -216,7 +216,7 @@ export function runSriov(cfg: SriovConfig): { result: RunResult; host: SriovHost
       ingressPv = (f, t, vm) => queues[vm]!.push(t, f.length);
     } else if (cfg.mode === 'vmdq-off') {
       const touched = new Set<PvGuest>();
-      const one = new BatchWorker<{ vm: number; bytes: number }>(env, 'vSwitch thread (all VMs)', 0, (m) => m.charge('host-kernel', COSTS.hostIrqEntry.ns, 'host-irq', 'NIC MSI-X: vSwitch poll'),
+      const one = new BatchWorker<{ vm: number; bytes: number }>(env, 'vSwitch thread (all VMs)', COSTS.hostNicItr.ns, (m) => m.charge('host-kernel', COSTS.hostIrqEntry.ns, 'host-irq', 'NIC MSI-X: vSwitch poll'),
         (m, it) => {
           m.charge('host-kernel', COSTS.hostRxPerFrame.ns + COSTS.vswitchSoftSort.ns, 'vswitch', () => `vSwitch: sort a frame for VM ${it.vm} in software`);
           pvCopy(m, pv[it.vm]!, it.bytes, 'host-kernel');
@@ -232,7 +232,7 @@ export function runSriov(cfg: SriovConfig): { result: RunResult; host: SriovHost
           m.charge('vhost', COSTS.vhostTunMsg.ns + COSTS.vhostPerDescriptor.ns, 'vhost', () => `vhost-net: tun_recvmsg for VM ${g.index}`);
           pvCopy(m, g, bytes, 'vhost');
         }, (m) => pvSignal(m, g, 'vhost')));
-      const softirq = new BatchWorker<{ vm: number; bytes: number }>(env, 'host RX softirq', 0, (m) => m.charge('host-kernel', COSTS.hostIrqEntry.ns, 'host-irq', 'NIC MSI-X: NAPI'),
+      const softirq = new BatchWorker<{ vm: number; bytes: number }>(env, 'host RX softirq', COSTS.hostNicItr.ns, (m) => m.charge('host-kernel', COSTS.hostIrqEntry.ns, 'host-irq', 'NIC MSI-X: NAPI'),
         (m, it) => {
           m.charge('host-kernel', COSTS.hostRxPerFrame.ns + COSTS.bridgeForward.ns, 'bridge', () => `bridge → tap of VM ${it.vm}`);
           const w = workers[it.vm]!;

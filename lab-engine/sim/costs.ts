@@ -169,6 +169,8 @@ export const COSTS = {
   vfAdaptiveItr: c(250_000, 'C11 [V] HPCA\'10 adaptive interrupt coalescing; [E] 4,000 interrupts/s per VF at line rate'),
   /** A vSwitch with no NIC sorting: find the VM a frame is for in software and hand it to that port (skb clone, port lookup, cache misses on headers). */
   vswitchSoftSort: c(1_950, 'C12 [V] 9.3 vs 4.2 Gbit/s without VMDq: one thread sorts and copies everything; [E] per-frame cost tuned to C12'),
+  /** The host NIC's interrupt moderation on its RX queues (VMDq queues, the single queue without VMDq, vhost-net's host NIC). */
+  hostNicItr: c(20_000, '[E] ixgbe-class RX interrupt moderation, ~20 µs as the passthrough scenarios\' itr default'),
   /** The vSwitch with VMDq: the NIC already sorted the frame; only the port's queue is looked up. */
   vswitchQueueLookup: c(100, 'C12 [V] VMDq: queues sorted on the NIC; [E] per-frame cost'),
   /** OVS slow path for a flow-table miss: upcall to ovs-vswitchd (netlink), classifier, megaflow, re-injection. */
