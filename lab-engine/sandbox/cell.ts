@@ -35,6 +35,8 @@ export const CELL_API_DTS = `declare module 'iovlab' {
     packets?: number;
     /** Frame size in bytes, FCS included (64–1518). */
     size?: number;
+    /** Number of VMs sharing the NIC (the sriov-* scenarios; 1 elsewhere). */
+    vms?: number;
     /** Scenario knobs, e.g. { mitigation: false, itr: 500 }. */
     params?: Record<string, number | string | boolean>;
   }
