@@ -87,7 +87,7 @@ export function engineFigures(): EngineFigure[] {
     });
   }
   // Each lab's reference graded in-process on its public seeds plus three more (what one Grade costs in Node).
-  for (const lab of ['emulated-nic', 'virtio-backend', 'vhost-poll', 'iommu-assign']) {
+  for (const lab of ['emulated-nic', 'virtio-backend', 'vhost-poll', 'iommu-assign', 'sriov-pf']) {
     const ref = readFileSync(new URL(`../../lab-engine/labs/${lab}/reference.ts`, import.meta.url), 'utf8');
     const seeds = [...getLabInfo(lab)!.publicSeeds, 11, 12, 13];
     gradeSeeds(lab, ref, [99], 'grade'); // warm up
