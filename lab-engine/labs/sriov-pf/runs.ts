@@ -293,15 +293,21 @@ export function runFlows(cfg: SeedConfig, model: SriovNicModel, tenants: Tenant[
   const bytesAfterFirst = tenants.map(() => 0);
   let wireNs = 0;
   const owner: number[] = [];
+  // The window is what the page charts too: wire and PCIe busy, frames out of the port, a trace of them.
+  env.metrics.beginWindow(w0);
   veb.uplink = (f, t) => {
-    if (t <= w0 || t > w1) return;
+    if (t <= w0) return;
     const vf = owner[frameId(f)];
     if (vf === undefined) return;
+    const onWire = wireTime(f.length + COSTS.wireFcsBytes.ns, model.portGbps);
+    env.metrics.delivered(t, f.length + COSTS.wireFcsBytes.ns, 'tx');
+    env.trace.emit(t - onWire, onWire, 'wire', 'wire-tx', () => `VF ${vf} → port: ${f.length + COSTS.wireFcsBytes.ns} B`, frameId(f));
+    if (t > w1) return; // the backlog draining after the window is charted, not graded
     if (first[vf] === undefined) first[vf] = t;
     else bytesAfterFirst[vf]! += f.length;
     last[vf] = t;
     // The part of the frame's wire time inside the window.
-    wireNs += t - Math.max(w0, t - wireTime(f.length + COSTS.wireFcsBytes.ns, model.portGbps));
+    wireNs += t - Math.max(w0, t - onWire);
   };
   let id = 0;
   for (const t of tenants) {
@@ -322,6 +328,9 @@ export function runFlows(cfg: SeedConfig, model: SriovNicModel, tenants: Tenant[
   // frame to its last (no quantization to whole frames in the window).
   out.gbps = tenants.map((_, i) => (first[i] !== undefined && last[i]! > first[i]! ? (bytesAfterFirst[i]! * 8) / (last[i]! - first[i]!) : 0));
   out.wireFraction = wireNs / win;
+  // Let the frames already queued behind the rate limiters leave the port, so the charted run
+  // ends when the wire does (nothing after w1 changes the figures above).
+  env.sched.run();
   return out;
 }
 
