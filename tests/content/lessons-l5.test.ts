@@ -36,3 +36,22 @@ describe('L5 — SR-IOV', () => {
     expect(n).toBeLessThanOrEqual(4);
   });
 });
+
+describe('L5 worked example: the extended list the lesson walks is the engine PF\'s', () => {
+  it('every header, ID, version and next pointer in the table matches sriovCapabilitySnapshot()', async () => {
+    const { sriovCapabilitySnapshot } = await import('../../lab-engine/index.ts');
+    const s = sriovCapabilitySnapshot(8);
+    const rows = [...l5.matchAll(/^\| (0x1[0-9A-F]{2}) \| (0x[0-9A-F_]+) \| \**(0x[0-9A-F]{4})[^|]*\| (\d+) \| (0x[0-9A-F]+|0 \(end\)) \|$/gm)];
+    expect(rows).toHaveLength(s.list.length);
+    rows.forEach((m, i) => {
+      const c = s.list[i]!;
+      const header = parseInt(m[2]!.replaceAll('_', ''), 16);
+      expect(parseInt(m[1]!, 16)).toBe(c.offset);
+      expect(header & 0xffff).toBe(c.id);
+      expect(parseInt(m[3]!, 16)).toBe(c.id);
+      expect(Number(m[4])).toBe(c.version);
+      expect(m[5]!.startsWith('0 ') ? 0 : parseInt(m[5]!, 16)).toBe(c.next);
+      expect(header >>> 20).toBe(c.next);
+    });
+  });
+});
