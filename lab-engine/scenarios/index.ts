@@ -117,8 +117,8 @@ const SCENARIOS: ScenarioDef[] = [
   {
     id: 'sriov-tx',
     title: 'SR-IOV: 1 to 64 VMs transmit through their VFs',
-    description: 'Each of `vms` VMs streams frames out through its own VF (doorbells without exits, DMA through VT-d with the VF\'s RID, descriptors written back, one posted vector per queue pair). The embedded switch checks each frame\'s source MAC (anti-spoofing), paces each VF at rateMbps (max_tx_rate; 0 = none) and sends it out of the shared port — or, with hairpin=true, to the next VM\'s VF without touching the wire (PCIe crossed twice). nic, wireGbps, ringSize, itr, iotlbEntries as sriov-rx.',
-    params: { nic: '82599', wireGbps: 10, ringSize: 512, itr: 250, iotlbEntries: 64, hairpin: false, rateMbps: 0 },
+    description: 'Each of `vms` VMs streams frames out through its own VF (doorbells without exits, DMA through VT-d with the VF\'s RID, descriptors written back, one posted vector per queue pair). The embedded switch checks each frame\'s source MAC (anti-spoofing), paces each VF at rateMbps (max_tx_rate; 0 = none) and sends it out of the shared port — or, with hairpin=true, to the next VM\'s VF without touching the wire (PCIe crossed twice). path=\'bridge\' runs the same VM-to-VM traffic (VM i → VM i+1) with virtio-net VMs through vhost-net and the host\'s Linux bridge instead: no NIC, no wire, no PCIe, two copies per frame in the host (one vhost worker per VM). nic, wireGbps, ringSize, itr, iotlbEntries as sriov-rx.',
+    params: { nic: '82599', wireGbps: 10, ringSize: 512, itr: 250, iotlbEntries: 64, hairpin: false, rateMbps: 0, path: 'vf' },
     defaults: { packets: 20000, size: 1518 },
     workload: 'tx',
     model: 'sriov',
@@ -257,19 +257,22 @@ function runSriovScenario(id: string, p: Record<string, number | string | boolea
   if (!(SRIOV_MODES as readonly string[]).includes(mode)) throw new ScenarioError(`parameter 'mode' must be one of ${SRIOV_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
   const nic = p['nic'];
   if (typeof nic !== 'string' || !(nic in SRIOV_NICS)) throw new ScenarioError(`parameter 'nic' must be one of ${Object.keys(SRIOV_NICS).join(', ')}, got ${JSON.stringify(nic)}`);
-  const fit = sriovModelFor(nic as SriovNicName, vms, mode as SriovMode);
+  const tx = id === 'sriov-tx';
+  const path = tx ? p['path'] : 'vf';
+  if (path !== 'vf' && path !== 'bridge') throw new ScenarioError(`parameter 'path' must be one of vf, bridge, got ${JSON.stringify(path)}`);
+  const fit = sriovModelFor(nic as SriovNicName, vms, path === 'bridge' ? 'vhost-net' : mode as SriovMode);
   if ('error' in fit) throw new ScenarioError(fit.error);
   const num = (k: string, lo: number, hi: number, int = true): number => {
     const v = p[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (int && !Number.isInteger(v))) throw new ScenarioError(`parameter '${k}' must be ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
     return v;
   };
-  const tx = id === 'sriov-tx';
   const rateMbps = tx ? num('rateMbps', 0, 400_000, false) : 0;
+  if (path === 'bridge' && rateMbps > 0) throw new ScenarioError(`parameter 'rateMbps' is a VF's max_tx_rate: path=bridge uses no VF`);
   return runSriov({
     ...sriovDefaults(),
     scenario: id, seed, packets, size, vms, mode: mode as SriovMode, nic: nic as SriovNicName,
-    ...(tx ? { workload: 'tx' as const, hairpin: Boolean(p['hairpin']), tenants: Array.from({ length: vms }, (_, vm) => ({ vm, mac: tenantMac(vm), vlan: undefined, rateMbps })) } : {}),
+    ...(tx ? { workload: 'tx' as const, hairpin: Boolean(p['hairpin']), ...(path === 'bridge' ? { txPath: 'bridge' as const } : {}), tenants: Array.from({ length: vms }, (_, vm) => ({ vm, mac: tenantMac(vm), vlan: undefined, rateMbps })) } : {}),
     wireGbps: num('wireGbps', 0.001, 400, false), offeredGbps: tx ? 10 : num('offeredGbps', 0.001, 400, false),
     ringSize: num('ringSize', 8, 4096), itrUs: num('itr', 0, 10_000), iotlbEntries: num('iotlbEntries', 1, 4096),
     flows: offload ? num('flows', 1, 65536) : 0,

@@ -36,6 +36,7 @@ import { buildSriovPlatform, tenantMac, type PfSetup, type SriovPlatform, type T
 import { PvGuest, VfGuest } from './sriov-vm.ts';
 import { BatchWorker } from './sriov-workers.ts';
 import { TxFifo, VfTx } from './sriov-tx.ts';
+import { runSriovBridge } from './sriov-bridge.ts';
 
 export type SriovMode = 'sriov' | 'vmdq' | 'vmdq-off' | 'vhost-net';
 export const SRIOV_MODES: readonly SriovMode[] = ['sriov', 'vmdq', 'vmdq-off', 'vhost-net'];
@@ -49,6 +50,8 @@ export interface SriovConfig {
   workload?: 'rx' | 'tx';
   /** tx: each VM sends to the next VM's MAC, so the switch hairpins (never reaches the wire). */
   hairpin?: boolean;
+  /** tx: 'vf' (default) each VM sends through its VF; 'bridge' virtio-net VMs, VM i → VM i+1 through vhost-net and the host's Linux bridge (./sriov-bridge.ts). */
+  txPath?: 'vf' | 'bridge';
   packets: number;
   size: number;
   vms: number;
@@ -122,6 +125,7 @@ function flowFrame(len: number, vm: number, flow: number): Uint8Array {
 }
 
 export function runSriov(cfg: SriovConfig): { result: RunResult; host: SriovHost } {
+  if (cfg.workload === 'tx' && cfg.txPath === 'bridge') return runSriovBridge(cfg);
   const env = newHostEnv(cfg.seed, cfg.traceLimit);
   const run = new RunControl(env);
   const fail = (d: Diagnostic): void => run.fail(d);
