@@ -1,41 +1,14 @@
 /** The L2 and L3 notebook cells (virtio) run against the engine, draw charts and fill tables. */
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { runCell, type CellOutput } from '../../lab-engine/index.ts';
+import { cellOutput as output, cellRows, expectWellFormedCell } from './cell-checks.ts';
 
-const DIR = new URL('../../content/cells/', import.meta.url);
 const CELLS = ['l2-event-idx.ts', 'l3-backends.ts'];
 
-const outputs = new Map<string, CellOutput>();
-function output(f: string): CellOutput {
-  let out = outputs.get(f);
-  if (!out) {
-    out = runCell(readFileSync(new URL(f, DIR), 'utf8'));
-    outputs.set(f, out);
-  }
-  return out;
-}
 
 describe('notebook cells for L2 and L3 (paravirtual I/O)', () => {
   for (const f of CELLS) {
     it(`${f} runs without diagnostics and draws labelled plots with summaries and a table`, () => {
-      const out = output(f);
-      expect(out.diagnostics, f).toEqual([]);
-      expect(out.plots.length, f).toBeGreaterThan(0);
-      for (const p of out.plots) {
-        expect(p.title.length).toBeGreaterThan(0);
-        expect(p.x.label.length).toBeGreaterThan(0);
-        expect(p.y.label.length).toBeGreaterThan(0);
-        expect(p.summary ?? '', p.title).toMatch(/\d/); // computed from the run, not canned
-        for (const s of p.series) {
-          for (const v of s.values) {
-            expect(Number.isFinite(v), `${p.title} / ${s.label}`).toBe(true);
-            if (p.y.log) expect(v, `${p.title} / ${s.label}: a log axis cannot show ${v}`).toBeGreaterThan(0);
-          }
-        }
-      }
-      expect(out.tables.length, f).toBeGreaterThan(0);
-      expect(out.tables[0]!.rows.length, f).toBeGreaterThan(0);
+      expectWellFormedCell(f);
     });
   }
 

@@ -1,37 +1,15 @@
 /** The L5 notebook cells (SR-IOV) run against the engine, draw charts and fill tables. */
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { runCell, type CellOutput } from '../../lab-engine/index.ts';
+import { cellOutput as output, cellRows, expectWellFormedCell } from './cell-checks.ts';
 
-const DIR = new URL('../../content/cells/', import.meta.url);
 const CELLS = ['l5-scaling.ts', 'l5-hairpin.ts'];
 
-const outputs = new Map<string, CellOutput>();
-function output(f: string): CellOutput {
-  let out = outputs.get(f);
-  if (!out) {
-    out = runCell(readFileSync(new URL(f, DIR), 'utf8'));
-    outputs.set(f, out);
-  }
-  return out;
-}
-const rows = (f: string): Record<string, number | string>[] => output(f).tables[0]!.rows;
+const rows = cellRows;
 
 describe('notebook cells for L5 (SR-IOV)', () => {
   for (const f of CELLS) {
     it(`${f} runs without diagnostics and draws labelled plots with short category labels, summaries and a table`, () => {
-      const out = output(f);
-      expect(out.diagnostics, f).toEqual([]);
-      expect(out.plots.length, f).toBeGreaterThan(0);
-      for (const p of out.plots) {
-        expect(p.title.length).toBeGreaterThan(0);
-        expect(p.x.label.length).toBeGreaterThan(0);
-        expect(p.y.label.length).toBeGreaterThan(0);
-        expect(p.summary ?? '', p.title).toMatch(/\d/);
-        for (const v of p.x.values) expect(String(v).length, `${p.title}: '${v}' is too long for a bar label`).toBeLessThanOrEqual(12);
-        for (const s of p.series) for (const v of s.values) expect(Number.isFinite(v), `${p.title} / ${s.label}`).toBe(true);
-      }
-      expect(out.tables[0]!.rows.length, f).toBeGreaterThan(0);
+      expectWellFormedCell(f, { maxCategoryLabel: 12 });
     });
   }
 
