@@ -108,3 +108,21 @@ export function learnerThrew(fn: string, e: unknown, handling: string): { severi
     ...(line ? { line } : {}),
   };
 }
+
+const COUNT_WORDS = ['no', 'one', 'two', 'three', 'four', 'five', 'six'];
+
+/**
+ * A fresh instance of a compiled learner module that must export every function of `signatures`
+ * (e.g. `['mapRegion(region, iommu)', …]`; the name is what comes before the parenthesis). Returns
+ * its exports, or the diagnostics a lab reports as a compile error: the module's own, or one
+ * 'missing-export' naming what is missing. A fresh instance per run keeps module-level state
+ * from leaking between a seed's runs.
+ */
+export function instantiateExporting(compiled: Extract<CompileResult, { ok: true }>, signatures: readonly string[]): Record<string, unknown> | Diagnostic[] {
+  const inst = compiled.instantiate();
+  if (!inst.ok) return inst.diagnostics;
+  const missing = signatures.map((s) => s.slice(0, s.indexOf('('))).filter((k) => typeof inst.exports[k] !== 'function');
+  if (missing.length === 0) return inst.exports;
+  const list = signatures.length > 1 ? `${signatures.slice(0, -1).join(', ')} and ${signatures.at(-1)}` : signatures[0]!;
+  return [{ severity: 'error', code: 'missing-export', message: `Your module must export ${COUNT_WORDS[signatures.length] ?? signatures.length} functions: ${list}; ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing.` }];
+}

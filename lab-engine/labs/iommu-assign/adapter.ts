@@ -24,7 +24,6 @@ export interface LearnerExports {
   programVector: (req: unknown, irt: unknown, ctx: unknown) => unknown;
   onFaults: (regs: unknown, host: unknown) => unknown;
 }
-export const LEARNER_FUNCTIONS = ['mapRegion', 'unmapRegion', 'programVector', 'onFaults'] as const;
 
 /** Capability calls allowed in one call of the learner's before it counts as a runaway loop. */
 export const MAX_CALLS = 100_000;

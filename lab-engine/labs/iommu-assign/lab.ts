@@ -13,12 +13,12 @@
 import { hashText } from '../../sim/hash.ts';
 import type { Diagnostic, RunResult } from '../../sim/types.ts';
 import { PAGE_2M } from '../../hw/iommu/dma-remap.ts';
-import { compileModule } from '../../sandbox/compile.ts';
+import { compileModule, instantiateExporting } from '../../sandbox/compile.ts';
 import type { CheckInfo, Finding, LabInfo, SeedOutcome } from '../types.ts';
 import { IOMMU_ASSIGN_API } from './api.ts';
 import { IOMMU_ASSIGN_DTS } from './api-dts.ts';
 import { IOMMU_ASSIGN_STARTER } from './starter.ts';
-import { LEARNER_FUNCTIONS, describe, type FaultEvent, type LearnerExports } from './adapter.ts';
+import { describe, type FaultEvent, type LearnerExports } from './adapter.ts';
 import { runSetup, type Phase, type SetupOutcome } from './setup-run.ts';
 import { describeLayout, seedConfig, type SeedConfig } from './seeds.ts';
 import { emptyResult, runTraffic, trafficFigures, type TrafficOutcome } from './traffic.ts';
@@ -71,15 +71,8 @@ export function runSeed(source: string, seed: number): SeedOutcome {
   const compiled = compileModule(source, { [API_MODULE]: IOMMU_ASSIGN_API });
   if (!compiled.ok) return { seed, kind: 'compile-error', diagnostics: compiled.diagnostics };
   // A fresh module instance per run: module-level state cannot leak between runs.
-  const instance = (): LearnerExports | Diagnostic[] => {
-    const inst = compiled.instantiate();
-    if (!inst.ok) return inst.diagnostics;
-    const missing = LEARNER_FUNCTIONS.filter((k) => typeof inst.exports[k] !== 'function');
-    if (missing.length > 0) {
-      return [{ severity: 'error', code: 'missing-export', message: `Your module must export four functions: mapRegion(region, iommu), unmapRegion(region, iommu), programVector(req, irt, ctx) and onFaults(regs, host); ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing.` }];
-    }
-    return inst.exports as unknown as LearnerExports;
-  };
+  const instance = (): LearnerExports | Diagnostic[] =>
+    instantiateExporting(compiled, ['mapRegion(region, iommu)', 'unmapRegion(region, iommu)', 'programVector(req, irt, ctx)', 'onFaults(regs, host)']) as LearnerExports | Diagnostic[];
   const cfg = seedConfig(seed);
   const first = instance();
   if (Array.isArray(first)) return { seed, kind: 'compile-error', diagnostics: first };

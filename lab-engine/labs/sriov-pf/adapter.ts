@@ -20,7 +20,6 @@ export interface LearnerExports {
   configureTenants: (sw: unknown, vfs: unknown, tenants: unknown) => unknown;
   onMailbox: (vf: unknown, req: unknown, view: unknown) => unknown;
 }
-export const LEARNER_FUNCTIONS = ['enableVfs', 'configureTenants', 'onMailbox'] as const;
 
 /** Capability calls allowed in one call of the learner's before it counts as a runaway loop. */
 export const MAX_CALLS = 100_000;

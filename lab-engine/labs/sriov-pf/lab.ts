@@ -9,13 +9,13 @@
  */
 import { hashText } from '../../sim/hash.ts';
 import type { Diagnostic, RunResult } from '../../sim/types.ts';
-import { compileModule } from '../../sandbox/compile.ts';
+import { compileModule, instantiateExporting } from '../../sandbox/compile.ts';
 import { ridString } from '../../hw/pci/sriov.ts';
 import type { CheckInfo, Finding, LabInfo, SeedOutcome } from '../types.ts';
 import { SRIOV_PF_API } from './api.ts';
 import { SRIOV_PF_DTS } from './api-dts.ts';
 import { SRIOV_PF_STARTER } from './starter.ts';
-import { LEARNER_FUNCTIONS, type LearnerExports } from './adapter.ts';
+import { type LearnerExports } from './adapter.ts';
 import { describeSeed, seedConfig, type SeedConfig } from './seeds.ts';
 import { RATE_OFFER, THROUGHPUT_OFFER, rateWindow, result, runEnable, runFlows, runIsolation, throughputWindow, truthVfs, type EnableOutcome, type FlowOutcome, type IsolationOutcome } from './runs.ts';
 
@@ -89,15 +89,8 @@ export function runSeed(source: string, seed: number): SeedOutcome {
   const compiled = compileModule(source, { [API_MODULE]: SRIOV_PF_API });
   if (!compiled.ok) return { seed, kind: 'compile-error', diagnostics: compiled.diagnostics };
   // A fresh module instance per run: module-level state cannot leak between runs.
-  const instance = (): LearnerExports | Diagnostic[] => {
-    const inst = compiled.instantiate();
-    if (!inst.ok) return inst.diagnostics;
-    const missing = LEARNER_FUNCTIONS.filter((k) => typeof inst.exports[k] !== 'function');
-    if (missing.length > 0) {
-      return [{ severity: 'error', code: 'missing-export', message: `Your module must export three functions: enableVfs(pf, want), configureTenants(sw, vfs, tenants) and onMailbox(vf, req, view); ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing.` }];
-    }
-    return inst.exports as unknown as LearnerExports;
-  };
+  const instance = (): LearnerExports | Diagnostic[] =>
+    instantiateExporting(compiled, ['enableVfs(pf, want)', 'configureTenants(sw, vfs, tenants)', 'onMailbox(vf, req, view)']) as LearnerExports | Diagnostic[];
   const cfg = seedConfig(seed);
   const logs: string[] = [];
   const runs = runAll(cfg, instance, logs);
