@@ -21,27 +21,17 @@ import { EXITS_PER_INTERRUPT_MAX, IOTLB_MISSES_PER_PACKET_MAX, THROUGHPUT_FRACTI
 import { buildLabHost, runSetup } from '../../lab-engine/labs/iommu-assign/setup-run.ts';
 import { LearnerSetup, LabStop, type LearnerExports } from '../../lab-engine/labs/iommu-assign/adapter.ts';
 import { PAGE_2M, PAGE_4K } from '../../lab-engine/hw/iommu/dma-remap.ts';
+import { failing, mutator, output, seedsWhere as seedsWhereIn, type Graded } from './kit.ts';
 
 const LAB = 'iommu-assign';
 const info = getLabInfo(LAB)!;
 const reference = readFileSync(new URL('../../lab-engine/labs/iommu-assign/reference.ts', import.meta.url), 'utf8');
 const FRESH = [987654321, 123456789, 555555555];
 
-type Graded = ReturnType<typeof gradeSeeds>;
-const failing = (r: Graded) => r.tests.filter((t) => t.status === 'failed').map((t) => Number(t.number));
-const output = (r: Graded, n: number) => r.tests[n - 1]!.output;
-
-function mutate(find: string, replace: string, src = reference): string {
-  expect(src.includes(find), `reference contains: ${find}`).toBe(true);
-  return src.replace(find, replace);
-}
+const mutate = mutator(reference);
 
 /** Seeds with a given property, from a deterministic scan. */
-function seedsWhere(pred: (c: SeedConfig) => boolean, n: number, from = 1): number[] {
-  const out: number[] = [];
-  for (let s = from; out.length < n && s < from + 10_000; s++) if (pred(seedConfig(s))) out.push(s);
-  return out;
-}
+const seedsWhere = (pred: (c: SeedConfig) => boolean, n: number, from = 1): number[] => seedsWhereIn(seedConfig, pred, n, from, 10_000);
 
 function learnerExports(source: string): LearnerExports {
   const c = compileModule(source, { 'iovlab/iommu-assign': IOMMU_ASSIGN_API });

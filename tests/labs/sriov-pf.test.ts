@@ -18,26 +18,17 @@ import { LINE_RATE_FRACTION_MIN, RATE_TOLERANCE } from '../../lab-engine/labs/sr
 import { MAX_CALLS, type LearnerExports } from '../../lab-engine/labs/sriov-pf/adapter.ts';
 import { runEnable, truthVfs } from '../../lab-engine/labs/sriov-pf/runs.ts';
 import { compileModule } from '../../lab-engine/sandbox/compile.ts';
+import { failing, mutator, output, seedsWhere as seedsWhereIn, type Graded } from './kit.ts';
 
 const LAB = 'sriov-pf';
 const info = getLabInfo(LAB)!;
 const reference = readFileSync(new URL('../../lab-engine/labs/sriov-pf/reference.ts', import.meta.url), 'utf8');
 const FRESH = [987654321, 123456789, 555555555];
 
-type Graded = ReturnType<typeof gradeSeeds>;
-const failing = (r: Graded) => r.tests.filter((t) => t.status === 'failed').map((t) => Number(t.number));
-const output = (r: Graded, n: number) => r.tests[n - 1]!.output;
+const mutate = mutator(reference);
 
-function mutate(find: string, replace: string, src = reference): string {
-  expect(src.includes(find), `reference contains: ${find}`).toBe(true);
-  return src.replace(find, replace);
-}
-
-function seedsWhere(pred: (c: SeedConfig) => boolean, n: number, from = 1): number[] {
-  const out: number[] = [];
-  for (let s = from; out.length < n && s < from + 5_000; s++) if (pred(seedConfig(s))) out.push(s);
-  return out;
-}
+/** Seeds with a given property, from a deterministic scan. */
+const seedsWhere = (pred: (c: SeedConfig) => boolean, n: number, from = 1): number[] => seedsWhereIn(seedConfig, pred, n, from, 5_000);
 
 /** Does some VF of this seed's PF land on the next bus? */
 const spills = (c: SeedConfig): boolean => c.pfDevfn + c.model.sriov.firstVfOffset + c.model.sriov.vfStride * (Math.min(c.want, c.model.driverMaxVfs, c.model.sriov.totalVfs) - 1) > 0xff;
