@@ -21,3 +21,15 @@ export { E1000_REGISTER_TABLE } from './hw/e1000/regs.ts';
 export { ringSnapshot, RING_STEPS, type RingSnapshot, type RingStep } from './scenarios/ring-demo.ts';
 export { hashText } from './sim/hash.ts';
 export { sriovCapabilitySnapshot, type SriovCapabilitySnapshot } from './scenarios/sriov-demo.ts';
+export {
+  buildSubmission,
+  parseSubmission,
+  resultsDiffer,
+  compareVersions,
+  SUBMISSION_SCHEMA,
+  MAX_SUBMISSION_BYTES,
+  type Submission,
+  type SubmissionDraft,
+  type ParsedSubmission,
+  type Student,
+} from './grader/submission.ts';
