@@ -25,7 +25,9 @@ export function gradeOutcomes(labId: string, outcomes: SeedOutcome[], meta: { mo
       const f: Omit<Finding, 'check'> =
         o.kind === 'timeout'
           ? { code: 'timeout', data: { seed: o.seed, seconds: String(o.limitMs / 1000) } }
-          : { code: 'compile-error', data: { seed: o.seed, message: o.diagnostics.map((d) => d.message).join(' ') } };
+          : o.kind === 'crashed'
+            ? { code: o.reason, data: { seed: o.seed, message: o.message } }
+            : { code: 'compile-error', data: { seed: o.seed, message: o.diagnostics.map((d) => d.message).join(' ') } };
       for (const c of info.checks) byCheck.get(c.id)!.push({ check: c.id, ...f });
     }
   }

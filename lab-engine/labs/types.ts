@@ -41,7 +41,9 @@ export interface LabInfo {
 export type SeedOutcome =
   | { seed: number; kind: 'ran'; result: RunResult; findings: Finding[] }
   | { seed: number; kind: 'compile-error'; diagnostics: Diagnostic[] }
-  | { seed: number; kind: 'timeout'; limitMs: number };
+  | { seed: number; kind: 'timeout'; limitMs: number }
+  /** The runner died under the code: out of memory (heap limit) or the Worker crashed. */
+  | { seed: number; kind: 'crashed'; reason: 'out-of-memory' | 'worker-died'; message: string };
 
 /** A coded observation for one check, turned into prose by grader/messages (zod-style issues). */
 export interface Finding {

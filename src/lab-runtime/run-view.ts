@@ -58,6 +58,10 @@ export function outcomeView(o: SeedOutcome, jump: JumpToLine, limitMsg: (ms: num
   if (o.kind === 'compile-error') {
     return h('div', { class: 'iov-outcome' }, h('p', { class: 'iov-alert error' }, 'Your code did not start, so nothing ran:'), diagnosticsList(o.diagnostics, jump));
   }
+  if (o.kind === 'crashed') {
+    const why = o.reason === 'out-of-memory' ? 'ran out of memory' : 'died';
+    return h('div', { class: 'iov-alert error', role: 'alert' }, `${nameSeed ? `Seed ${o.seed}: ` : ''}the runner ${why} while running your code (${o.message}); it was stopped and replaced. Your code is safe in the editor.`);
+  }
   const r = o.result;
   return h('div', { class: 'iov-outcome' }, diagnosticsList(r.diagnostics, jump), logsBlock(r.diagnostics), runCharts(r));
 }

@@ -176,6 +176,8 @@ export const MESSAGES: Record<string, (d: Data) => string> = {
     `seed ${s(d, 'seed')}: with ${s(d, 'n')} tenants the ${s(d, 'port')} GbE port was busy ${s(d, 'got')} of the time (the tenants got ${s(d, 'gbps')} Gbit/s together); the target is at least ${s(d, 'limit')} % of line rate`,
   'timeout': (d) => `seed ${s(d, 'seed')}: your code ran for more than ${s(d, 'seconds')} s without returning — an infinite loop? The run was stopped`,
   'compile-error': (d) => `seed ${s(d, 'seed')}: ${s(d, 'message')}`,
+  'out-of-memory': (d) => `seed ${s(d, 'seed')}: your code used more memory than the grader allows and was stopped (${s(d, 'message')}) — does something grow without bound?`,
+  'worker-died': (d) => `seed ${s(d, 'seed')}: the runner died while running your code (${s(d, 'message')}); the run was stopped`,
   'parent-failed': (d) => `not run: check ${s(d, 'parent')} (${s(d, 'name')}) failed first`,
 };
 
