@@ -36,15 +36,43 @@ export function toEngineOptions(opts: Record<string, unknown> = {}): EngineOptio
   return out;
 }
 
-/** Where a bare metric name is looked up, in this order. */
-const SECTIONS = ['derived', 'counters', 'latency', 'busyNs', 'params'] as const;
+/**
+ * Where a bare metric name is looked up, in this order. `migration` is the block the `migrate`
+ * scenario adds (Metrics.migration: outcome, downtimeMs, totalMs, outageMs, rounds, …), so a
+ * lesson may write 'downtimeMs' as well as 'migration.downtimeMs'.
+ */
+const SECTIONS = ['derived', 'counters', 'latency', 'busyNs', 'params', 'migration'] as const;
 
 /**
  * Picks one metric: a dotted path from the metrics root ('counters.exits.mmio', 'latency.p99',
- * 'derived.cpu.qemu'), or a bare name looked up in derived, counters, latency, busyNs, params.
- * Returns undefined when absent.
+ * 'derived.cpu.qemu', 'migration.rounds.length'), or a bare name looked up in derived, counters,
+ * latency, busyNs, params, migration. Returns undefined when absent.
+ *
+ * A key of several terms joined by '+' ('derived.cpu.kvm+derived.cpu.qemu+derived.cpu.vhost') is
+ * their sum, for a row such as "host CPU" that the engine reports per context: terms that are
+ * absent count as nothing, and the sum is undefined when no term is present or a present term is
+ * not a number (a sum of a string is no metric).
  */
 export function pickMetric(metrics: unknown, key: string): unknown {
+  if (key.includes('+')) return sumOf(metrics, key.split('+').map((k) => k.trim()));
+  return pickOne(metrics, key);
+}
+
+function sumOf(metrics: unknown, keys: string[]): number | undefined {
+  if (keys.some((k) => k === '')) throw new TypeError(`ReferenceRun row '${keys.join('+')}': an empty term in a sum`);
+  let total = 0;
+  let found = false;
+  for (const k of keys) {
+    const v = pickOne(metrics, k);
+    if (v === undefined) continue;
+    if (typeof v !== 'number') return undefined;
+    total += v;
+    found = true;
+  }
+  return found ? total : undefined;
+}
+
+function pickOne(metrics: unknown, key: string): unknown {
   const walk = (root: unknown, path: string[]): unknown => {
     let cur: unknown = root;
     for (const p of path) {

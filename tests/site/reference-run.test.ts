@@ -52,3 +52,38 @@ describe('the metrics <ReferenceRun> reads exist in the engine', () => {
     }
   });
 });
+
+describe('pickMetric extensions for L6', () => {
+  const m = {
+    derived: { cpu: { kvm: 0.25, qemu: 0.5, vhost: 0 }, bottleneck: 'wire' },
+    migration: { outcome: 'completed', downtimeMs: 212.5, rounds: [{ round: 1 }, { round: 2 }, { round: 3 }] },
+  };
+  it('sums the terms of a key joined by +, skipping absent terms', () => {
+    expect(pickMetric(m, 'derived.cpu.kvm+derived.cpu.qemu+derived.cpu.vhost')).toBe(0.75);
+    expect(pickMetric(m, 'cpu.kvm + cpu.qemu')).toBe(0.75);
+    expect(pickMetric(m, 'derived.cpu.kvm+derived.cpu.poll')).toBe(0.25);
+  });
+  it('a sum with no present term, or with a string term, is no metric', () => {
+    expect(pickMetric(m, 'derived.cpu.poll+derived.cpu.nic')).toBeUndefined();
+    expect(pickMetric(m, 'derived.cpu.kvm+derived.bottleneck')).toBeUndefined();
+    expect(() => pickMetric(m, 'derived.cpu.kvm+')).toThrow(/empty term/);
+  });
+  it('finds the migrate scenario\'s block by path or by bare name', () => {
+    expect(pickMetric(m, 'migration.downtimeMs')).toBe(212.5);
+    expect(pickMetric(m, 'downtimeMs')).toBe(212.5);
+    expect(pickMetric(m, 'outcome')).toBe('completed');
+    expect(pickMetric(m, 'migration.rounds.length')).toBe(3);
+    expect(formatMetric(pickMetric(m, 'migration.outcome'))).toBe('completed');
+  });
+  it('a metrics object without a migration block still answers undefined, not a throw', () => {
+    expect(pickMetric({ derived: {} }, 'migration.downtimeMs')).toBeUndefined();
+    expect(pickMetric({ derived: {} }, 'downtimeMs')).toBeUndefined();
+  });
+  it('host CPU of a real run is the sum of its host contexts', () => {
+    const { metrics } = runScenario('virtio-tx', toEngineOptions({ size: 64, packets: 200, backend: 'vhost-net' }));
+    const cpu = (metrics as { derived: { cpu: Record<string, number> } }).derived.cpu;
+    const sum = pickMetric(metrics, 'derived.cpu.kvm+derived.cpu.qemu+derived.cpu.vhost+derived.cpu.host-kernel+derived.cpu.poll') as number;
+    expect(sum).toBeCloseTo(cpu.kvm! + cpu.qemu! + cpu.vhost! + cpu['host-kernel']! + cpu.poll!, 12);
+    expect(sum).toBeGreaterThan(0);
+  });
+});
