@@ -5,6 +5,7 @@ import * as virtioBackend from './virtio-backend/lab.ts';
 import * as vhostPoll from './vhost-poll/lab.ts';
 import * as iommuAssign from './iommu-assign/lab.ts';
 import * as sriovPf from './sriov-pf/lab.ts';
+import * as chooseIoModel from './choose-io-model/lab.ts';
 
 export interface LabDefinition {
   info: LabInfo;
@@ -17,6 +18,7 @@ const LABS: LabDefinition[] = [
   { info: vhostPoll.LAB_INFO, runSeed: vhostPoll.runSeed },
   { info: iommuAssign.LAB_INFO, runSeed: iommuAssign.runSeed },
   { info: sriovPf.LAB_INFO, runSeed: sriovPf.runSeed },
+  { info: chooseIoModel.LAB_INFO, runSeed: chooseIoModel.runSeed },
 ];
 
 export function listLabs(): LabInfo[] {

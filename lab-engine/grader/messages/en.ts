@@ -185,3 +185,7 @@ export function renderFinding(f: Finding): string {
   const m = MESSAGES[f.code];
   return m ? m(f.data) : `${f.code} ${JSON.stringify(f.data)}`;
 }
+
+// ── choose-io-model: its codes (cm-*) and their prose live with the lab ──
+import { CHOOSE_IO_MODEL_MESSAGES } from '../../labs/choose-io-model/messages.ts';
+Object.assign(MESSAGES, CHOOSE_IO_MODEL_MESSAGES);
