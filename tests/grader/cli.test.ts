@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getLabInfo, gradeSeeds } from '../../lab-engine/index.ts';
+import { readGrades } from './kit.ts';
 
 const CLI = new URL('../../lab-engine/node/cli.ts', import.meta.url).pathname;
 const REF = new URL('../../lab-engine/labs/emulated-nic/reference.ts', import.meta.url).pathname;
@@ -84,16 +85,18 @@ describe('grade', () => {
     const out = join(dir, 'graded');
     const r = cli('grade', '--lab', 'emulated-nic', dir, '--out', out);
     expect(r.code).toBe(0);
-    const csv = readFileSync(join(out, 'grades.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toMatch(/^student,lab,score,max,1\. Frames reach the wire/);
-    expect(csv[0]).toMatch(/,status,tampered,error$/);
-    const row = (who: string) => csv.find((l) => l.startsWith(who))!.split(',');
-    expect(row('alice').slice(2, 4)).toEqual(['100', '100']);
-    expect(row('bob')[2]).toBe('0');
+    const { header, rows } = readGrades(join(out, 'grades.csv'));
+    expect(header.slice(0, 5)).toEqual(['student', 'lab', 'score', 'max', '1. Frames reach the wire intact and in order']);
+    expect(header.slice(-5)).toEqual(['9. Performance: interrupts are spaced by at least the ITR interval', 'status', 'tampered', 'error', 'notes']);
+    const row = (who: string) => rows.find((r) => r['student'] === who)!;
+    expect([row('alice')['score'], row('alice')['max']]).toEqual(['100', '100']);
+    expect(row('bob')['score']).toBe('0');
     const carol = row('carol-42');
-    expect(carol[2]).toBe(String(honest.score));
-    expect(carol.at(-2)).toBe('yes');
-    expect(csv.find((l) => l.startsWith('dave'))).toMatch(/,error,,.*not a valid JSON submission/);
+    expect(carol['score']).toBe(String(honest.score));
+    expect(carol['tampered']).toBe('yes');
+    expect(carol['notes']).toMatch(/older submission .*\| tampered: score 100 stored/);
+    expect(row('dave')).toMatchObject({ status: 'error', tampered: '', score: '' });
+    expect(row('dave')['error']).toMatch(/^not valid JSON/);
     expect(existsSync(join(out, 'alice.result.json'))).toBe(true);
   });
 
