@@ -1,27 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { buildSubmission } from '../../lab-engine/grader/submission.ts';
 import { PREFIX, PROGRESS_KEY, Store, keys, type BestScore, type StorageLike, type Submission } from '../../src/lab-runtime/storage.ts';
-
-/** localStorage stand-in; `quota` = max number of keys (setItem throws past it, as a full store does). */
-class MemStorage implements StorageLike {
-  map = new Map<string, string>();
-  readonly quota: number;
-  constructor(quota = Infinity) {
-    this.quota = quota;
-  }
-  getItem(k: string): string | null {
-    return this.map.get(k) ?? null;
-  }
-  setItem(k: string, v: string): void {
-    if (!this.map.has(k) && this.map.size >= this.quota) throw new DOMException('full', 'QuotaExceededError');
-    this.map.set(k, v);
-  }
-  removeItem(k: string): void {
-    this.map.delete(k);
-  }
-}
+import { MemStorage } from './mem-storage.ts';
 
 const best = (score: number, seeds = [1, 2, 3, 99]): BestScore => ({ schema: 'iovlab.best/1', score, maxScore: 100, seeds, at: 1000 + score, codeHash: `h${score}`, labVersion: 'v1' });
-const sub = (code: string, seeds = [1, 2, 3, 99]): Submission => ({ schema: 'iovlab.submission/1', lab: 'emulated-nic', code, seeds, mode: 'grade', results: { score: 1 } });
+const sub = (code: string, seeds = [1, 2, 3, 99]): Submission =>
+  buildSubmission({ lab: 'emulated-nic', labVersion: 'v1', student: { name: '', id: '' }, code, mode: 'grade', seeds, results: null, createdAt: '2026-01-01T00:00:00.000Z' });
 
 describe('storage: namespacing', () => {
   it('puts every key under iovlab:v1:', () => {
@@ -62,11 +46,11 @@ describe('storage: versions', () => {
 
 describe('storage: damaged data', () => {
   it.each([
-    ['not JSON', '{"schema":"iovlab.code/1","code":"unterminated'],
     ['wrong shape', '{"schema":"iovlab.code/1","code":42,"version":"v"}'],
     ['an array', '[1,2,3]'],
     ['another schema', '{"schema":"iovlab.code/9","code":"x","version":"v"}'],
-  ])('backs up %s under a backup key and never deletes it', (_name, raw) => {
+    ['not JSON at all', 'garbage'],
+  ])('backs up %s under a backup key, then clears the damaged key so it is reported once', (_name, raw) => {
     const mem = new MemStorage();
     const key = keys.code('lab', 'l');
     mem.setItem(key, raw);
@@ -74,10 +58,31 @@ describe('storage: damaged data', () => {
     const r = st.loadCode('lab', 'l');
     expect(r).toEqual({ state: 'corrupt', raw, backupKey: 'iovlab:v1:backup:lab:l:code@777' });
     expect(mem.getItem('iovlab:v1:backup:lab:l:code@777')).toBe(raw);
-    // The original text is still there until the learner saves new code.
-    expect(mem.getItem(key)).toBe(raw);
+    expect(st.recovered).toEqual([{ key, what: 'lab l: code', backupKey: 'iovlab:v1:backup:lab:l:code@777', outcome: 'backed-up', lost: expect.any(String) }]);
+    expect(st.loadCode('lab', 'l')).toEqual({ state: 'empty' });
     expect(st.saveCode('lab', 'l', 'new', 'v')).toBe(true);
     expect(mem.getItem('iovlab:v1:backup:lab:l:code@777')).toBe(raw);
+  });
+
+  it('recovers the code of a record cut short, says the end was lost, and keeps the raw text', () => {
+    const mem = new MemStorage();
+    const key = keys.code('lab', 'l');
+    const whole = JSON.stringify({ schema: 'iovlab.code/1', code: 'line 1\nline 2\nline 3', version: 'v7', savedAt: 5 });
+    const cut = whole.slice(0, whole.indexOf('line 3') + 4);
+    mem.setItem(key, cut);
+    const st = new Store(mem, () => 9);
+    expect(st.loadCode('lab', 'l')).toEqual({ state: 'recovered', value: { schema: 'iovlab.code/1', code: 'line 1\nline 2\nline', version: '', savedAt: 0 }, backupKey: 'iovlab:v1:backup:lab:l:code@9', partial: true, lost: 'the end of the code was lost' });
+    expect(mem.getItem('iovlab:v1:backup:lab:l:code@9')).toBe(cut);
+    // The repaired record is valid from now on (an unknown version makes the lab say it changed).
+    expect(st.loadCode('lab', 'l')).toMatchObject({ state: 'ok', value: { code: 'line 1\nline 2\nline', version: '' } });
+  });
+
+  it('recovers a whole code string whose record lost only its tail', () => {
+    const mem = new MemStorage();
+    const whole = JSON.stringify({ schema: 'iovlab.code/1', code: 'all of it', version: 'v7', savedAt: 5 });
+    mem.setItem(keys.code('lab', 'l'), whole.slice(0, whole.length - 4));
+    const st = new Store(mem, () => 9);
+    expect(st.loadCode('lab', 'l')).toMatchObject({ state: 'recovered', value: { code: 'all of it', version: 'v7' }, partial: false });
   });
 
   it('freezes a damaged key it could not back up, so the raw text survives', () => {
@@ -140,12 +145,48 @@ describe('storage: best score and progress', () => {
     });
   });
 
-  it('starts a fresh progress summary when the stored one is damaged, keeping a backup', () => {
+  it('keeps the valid labs of a damaged progress summary, with a backup', () => {
     const mem = new MemStorage();
-    mem.setItem(PROGRESS_KEY, 'not json');
+    const raw = '{"labs":{"a":{"bestScore":5,"maxScore":10,"completed":false},"b":{"bestScore":"x"},"c":{"bestScore":10,"maxScore":10,"completed":true}},"lessonsVisited":{"l1":true,"l2":tr';
+    mem.setItem(PROGRESS_KEY, raw);
     const st = new Store(mem, () => 3);
     st.recordGrade('emulated-nic', best(50), sub('x'));
-    expect(mem.getItem('iovlab:v1:backup:progress@3')).toBe('not json');
-    expect(JSON.parse(mem.getItem(PROGRESS_KEY)!)).toEqual({ labs: { 'emulated-nic': { bestScore: 50, maxScore: 100, completed: false } }, lessonsVisited: {} });
+    expect(mem.getItem('iovlab:v1:backup:progress@3')).toBe(raw);
+    expect(JSON.parse(mem.getItem(PROGRESS_KEY)!)).toEqual({
+      labs: { a: { bestScore: 5, maxScore: 10, completed: false }, c: { bestScore: 10, maxScore: 10, completed: true }, 'emulated-nic': { bestScore: 50, maxScore: 100, completed: false } },
+      lessonsVisited: { l1: true },
+    });
+  });
+});
+
+describe('storage: identity and run history', () => {
+  it('remembers the name and student id course-wide, trimmed', () => {
+    const mem = new MemStorage();
+    new Store(mem).saveIdentity('  Ada Lovelace ', ' s123 ');
+    expect(new Store(mem).loadIdentity()).toEqual({ schema: 'iovlab.identity/1', name: 'Ada Lovelace', id: 's123' });
+    expect(mem.getItem('iovlab:v1:identity')).not.toBeNull();
+  });
+
+  it('counts runs, checks and grades with the last score and time', () => {
+    let t = 100;
+    const st = new Store(new MemStorage(), () => t);
+    expect(st.loadHistory('l')).toBeUndefined();
+    st.recordRun('l', 'run');
+    t = 200;
+    st.recordRun('l', 'check', { score: 40, maxScore: 100 });
+    t = 300;
+    st.recordRun('l', 'grade', { score: 75, maxScore: 100 });
+    st.recordRun('l', 'run');
+    expect(st.loadHistory('l')).toEqual({ schema: 'iovlab.history/1', runs: 2, checks: 1, grades: 1, lastScore: 75, lastMaxScore: 100, lastMode: 'run', lastAt: 300 });
+  });
+
+  it('a run marker left by a killed page is found once', () => {
+    const st = new Store(new MemStorage());
+    st.markRunning('l', { mode: 'grade', seed: 7, at: 1 });
+    expect(st.takeRunning('l')).toEqual({ mode: 'grade', seed: 7, at: 1 });
+    expect(st.takeRunning('l')).toBeUndefined();
+    st.markRunning('l', { mode: 'run', seed: 1, at: 1 });
+    st.markRunning('l', null);
+    expect(st.takeRunning('l')).toBeUndefined();
   });
 });

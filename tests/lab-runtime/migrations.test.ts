@@ -1,0 +1,79 @@
+/** Storage schema migrations (src/lab-runtime/migrations.ts): v1 data upgraded once, in order. */
+import { describe, expect, it } from 'vitest';
+import { parseSubmission } from '../../lab-engine/grader/submission.ts';
+import { CURRENT_SCHEMA, MIGRATIONS, mapKV, migrate, storedSchema } from '../../src/lab-runtime/migrations.ts';
+import { Store } from '../../src/lab-runtime/storage.ts';
+import { MemStorage } from './mem-storage.ts';
+
+/** What the first lab UI (schema 1) stored after one Grade of emulated-nic. */
+export function v1Data(): Record<string, string> {
+  const results = { score: 70, max_score: 100, output: '', visibility: 'visible', stdout_visibility: 'visible', tests: [{ name: 'a', number: '1', score: 70, max_score: 70, status: 'passed', output: '', tags: [], visibility: 'visible' }], iovlab: { schema: 'iovlab.grade/1', lab: 'emulated-nic', labVersion: 'lv1', engineVersion: '0.1.0', mode: 'grade', seeds: [1, 2, 3, 77], codeHash: 'x' } };
+  return {
+    'iovlab:v1:lab:emulated-nic:code': JSON.stringify({ schema: 'iovlab.code/1', code: 'my code', version: 'lv1', savedAt: 10 }),
+    'iovlab:v1:lab:emulated-nic:best': JSON.stringify({ schema: 'iovlab.best/1', score: 70, maxScore: 100, seeds: [1, 2, 3, 77], at: 1_700_000_000_000, codeHash: 'x', labVersion: 'lv1' }),
+    'iovlab:v1:lab:emulated-nic:submission': JSON.stringify({ schema: 'iovlab.submission/1', lab: 'emulated-nic', code: 'graded code', seeds: [1, 2, 3, 77], mode: 'grade', results }),
+    'iovlab:v1:progress': JSON.stringify({ labs: { 'emulated-nic': { bestScore: 70, maxScore: 100, completed: false } }, lessonsVisited: { l1: true } }),
+    'iovlab:v1:theme': 'dark',
+  };
+}
+
+describe('storage migrations', () => {
+  it('are a chain from 1 to the current schema', () => {
+    let at = 1;
+    for (const m of MIGRATIONS) {
+      expect(m.from).toBe(at);
+      expect(m.to).toBe(at + 1);
+      at = m.to;
+    }
+    expect(at).toBe(CURRENT_SCHEMA);
+  });
+
+  it('detect v1 data (no meta key), fresh storage, and a stored schema', () => {
+    expect(storedSchema(mapKV(new Map(Object.entries(v1Data()))))).toBe(1);
+    expect(storedSchema(mapKV(new Map()))).toBe(CURRENT_SCHEMA);
+    expect(storedSchema(mapKV(new Map([['iovlab:v1:theme', 'dark']])))).toBe(CURRENT_SCHEMA);
+    expect(storedSchema(mapKV(new Map([['iovlab:meta', '{"schema":7}']])))).toBe(7);
+  });
+
+  it('1 → 2: the submission becomes lab-engine schema 2 (the CLI reads it), a run history starts, the rest is kept', () => {
+    const mem = new MemStorage(Infinity, v1Data());
+    const before = mem.snapshot();
+    const st = new Store(mem);
+    const r = st.startup();
+    expect(r.migration).toEqual({ ok: true, from: 1, to: 2, steps: ['emulated-nic: submission upgraded to iovlab.submission/2', 'emulated-nic: run history started from the best score'] });
+    expect(mem.getItem('iovlab:meta')).toBe('{"schema":2}');
+    const sub = st.loadSubmission('emulated-nic')!;
+    expect(sub).toMatchObject({ schema: 'iovlab.submission/2', lab: 'emulated-nic', labVersion: 'lv1', code: 'graded code', seeds: [1, 2, 3, 77], mode: 'grade', student: { name: '', id: '' }, createdAt: new Date(1_700_000_000_000).toISOString() });
+    // What the CLI will read: no warnings (schema 2, hashes consistent).
+    expect(parseSubmission(mem.getItem('iovlab:v1:lab:emulated-nic:submission')!)).toMatchObject({ ok: true, warnings: [] });
+    expect(st.loadHistory('emulated-nic')).toEqual({ schema: 'iovlab.history/1', runs: 0, checks: 0, grades: 1, lastScore: 70, lastMaxScore: 100, lastMode: 'grade', lastAt: 1_700_000_000_000 });
+    for (const k of ['iovlab:v1:lab:emulated-nic:code', 'iovlab:v1:lab:emulated-nic:best', 'iovlab:v1:progress', 'iovlab:v1:theme']) expect(mem.getItem(k)).toBe(before[k]);
+  });
+
+  it('run once: a second start-up changes nothing', () => {
+    const mem = new MemStorage(Infinity, v1Data());
+    new Store(mem).startup();
+    const once = mem.snapshot();
+    const again = new Store(mem).startup();
+    expect(again.migration).toEqual({ ok: true, from: 2, to: 2, steps: [] });
+    expect(mem.snapshot()).toEqual(once);
+  });
+
+  it('leave data from a newer course untouched and say so', () => {
+    const mem = new MemStorage(Infinity, { ...v1Data(), 'iovlab:meta': '{"schema":9}' });
+    const before = mem.snapshot();
+    const r = new Store(mem).startup();
+    expect(r.migration).toMatchObject({ ok: false, from: 9 });
+    expect(r.migration.ok ? '' : r.migration.error).toContain('newer version of the course');
+    expect(mem.snapshot()).toEqual(before);
+  });
+
+  it('a full storage stops the migration before the meta key is written, so it runs again later', () => {
+    const data = v1Data();
+    const mem = new MemStorage(Object.keys(data).length, data);
+    const r = new Store(mem).startup();
+    expect(r.migration.ok).toBe(false);
+    expect(mem.getItem('iovlab:meta')).toBeNull();
+    expect(migrate(mapKV(new Map(Object.entries(data)))).ok).toBe(true);
+  });
+});
