@@ -12,6 +12,7 @@ import { CodeEditor } from './editor.ts';
 import { store } from './lab-element.ts';
 import { diagnosticsList } from './run-view.ts';
 import { prewarm, startJob, timeoutMessage, type JobHandle } from './runner.ts';
+import { keys } from './storage.ts';
 
 /** The `declare module 'iovlab'` text for the editor (CELL_API_DTS, put here by bundle.mjs). */
 declare const __IOVLAB_CELL_DTS__: string;
@@ -67,7 +68,11 @@ export class IovCell extends HTMLElement {
     this.saver = new AutoSaver(st, 'cell', this.cellId, this.version, status);
     let initial = this.original;
     const saved = st.loadCode('cell', this.cellId);
-    if (saved.state === 'ok') {
+    const damaged = st.recovered.find((n) => n.key === keys.code('cell', this.cellId));
+    if (damaged && damaged.outcome !== 'frozen') {
+      this.notice('error', `Your edited version of this cell was damaged in storage: ${damaged.outcome === 'backed-up' ? 'it could not be rebuilt, so the original is shown' : damaged.lost}. A copy of the damaged data is kept as a backup (see “Your progress”).`);
+    }
+    if (saved.state === 'ok' || saved.state === 'recovered') {
       initial = saved.value.code;
       status.dataset['state'] = 'saved';
       status.textContent = 'Your edited version';
@@ -154,7 +159,7 @@ export class IovCell extends HTMLElement {
     clear(this.out);
     if (r.status === 'timeout') return void this.out.append(h('p', { class: 'iov-alert error', role: 'alert' }, timeoutMessage(r.limitMs)));
     if (r.status === 'stopped') return void this.out.append(h('p', { class: 'iov-alert info' }, 'Stopped. Your code is safe.'));
-    if (r.status === 'crashed') return void this.out.append(h('p', { class: 'iov-alert error', role: 'alert' }, `The runner stopped unexpectedly (${r.message}).`));
+    if (r.status === 'crashed') return void this.out.append(h('p', { class: 'iov-alert error', role: 'alert' }, `The runner ${r.reason === 'out-of-memory' ? 'ran out of memory' : 'died'} while running this cell (${r.message}); it was replaced, and the cell's code is safe.`));
     if (!r.reply.ok || r.reply.kind !== 'cell') {
       return void this.out.append(h('p', { class: 'iov-alert error', role: 'alert' }, `The lab engine failed: ${r.reply.ok ? 'unexpected reply' : r.reply.error}. This is a bug in the course, not in your code.`));
     }

@@ -7,23 +7,36 @@
  * runner.ts stops learner code that never returns.
  */
 import type { GradeResult, LabInfo, SeedOutcome } from '../../lab-engine/index.ts';
+import { buildSubmission } from '../../lab-engine/grader/submission.ts';
 import { AutoSaver } from './autosave.ts';
 import { destroyCharts, watchTheme } from './charts.ts';
 import { clear, h, required } from './dom.ts';
 import { CodeEditor, touchOnly, type EditorProblem } from './editor.ts';
+import { diffView } from './diff-view.ts';
 import { gradeReport } from './grade-report.ts';
+import { GradingProgress } from './grading-progress.ts';
 import { outcomeView, problemLines } from './run-view.ts';
 import { prewarm, startJob, timeoutMessage, type JobHandle } from './runner.ts';
 import type { JobResult } from './protocol.ts';
 import { formatSeeds, freshSeeds, seedsFromSearch, urlWithSeeds } from './seeds.ts';
-import { Store, type BestScore, type Submission } from './storage.ts';
+import { Store, keys, type BestScore, type RecoveryNote } from './storage.ts';
+import { submissionPanel } from './submission-panel.ts';
 
 export type LabPageInfo = Pick<LabInfo, 'id' | 'title' | 'version' | 'apiModule' | 'apiDts' | 'starter' | 'publicSeeds' | 'freshSeeds' | 'timeLimitMs' | 'checks' | 'maxScore'>;
 
 let sharedStore: Store | undefined;
+/** The page's store; the first call migrates older data and recovers damaged records (once). */
 export function store(): Store {
-  sharedStore ??= Store.fromWindow();
+  if (!sharedStore) {
+    sharedStore = Store.fromWindow();
+    sharedStore.startup();
+  }
   return sharedStore;
+}
+
+/** Relative URL of the "Your progress" page (from <html data-root>, set by BaseLayout). */
+export function progressPageHref(): string {
+  return `${document.documentElement.dataset['root'] ?? ''}progress/index.html`;
 }
 
 /** Time limit for the aggregation job (no learner code runs in it). */
@@ -87,20 +100,28 @@ export class IovLab extends HTMLElement {
     for (const a of ['run', 'check', 'grade', 'reset', 'stop'] as const) this.buttons[a] = q<HTMLButtonElement>(`button[data-action="${a}"]`);
 
     const st = store();
+    const report = st.startup();
     this.saver = new AutoSaver(st, 'lab', info.id, info.version, status);
     let initial = info.starter;
     const saved = st.loadCode('lab', info.id);
-    if (saved.state === 'ok') {
+    let stale = false;
+    if (saved.state === 'ok' || saved.state === 'recovered') {
       initial = saved.value.code;
       status.dataset['state'] = 'saved';
-      status.textContent = `Your saved code (${ago(saved.value.savedAt)})`;
+      status.textContent = saved.value.savedAt ? `Your saved code (${ago(saved.value.savedAt)})` : 'Your saved code';
       if (saved.value.version !== info.version) {
         // Keep the old version on the saved code until the learner decides.
         this.saver.version = saved.value.version;
-        this.versionNotice();
+        stale = true;
       }
-    } else if (saved.state === 'corrupt') {
-      this.corruptNotice(saved.backupKey);
+    }
+    this.startupNotices(report.migration, saved.state === 'corrupt' ? saved.backupKey : undefined);
+    const crashed = st.takeRunning(info.id);
+    if (crashed) {
+      this.notice(
+        'error',
+        `The page stopped while your code was running (${crashed.mode}${Number.isNaN(crashed.seed) ? "" : `, seed ${crashed.seed}`}) — most likely it used up the memory and the browser closed the page. Your code was saved before the run and is shown as you left it; look for a loop that keeps allocating.`,
+      );
     }
 
     this.editor = new CodeEditor({
@@ -127,6 +148,7 @@ export class IovLab extends HTMLElement {
     this.buttons.grade.addEventListener('click', () => void this.checkOrGrade('grade'));
     this.buttons.reset.addEventListener('click', () => this.reset());
     this.buttons.stop.addEventListener('click', () => this.stop());
+    if (stale) this.versionNotice();
     for (const b of Object.values(this.buttons)) b.disabled = false;
     this.buttons.stop.hidden = true;
     this.showBest();
@@ -148,30 +170,68 @@ export class IovLab extends HTMLElement {
   }
 
   private versionNotice(): void {
+    let diff: { el: HTMLElement; dispose(): void } | undefined;
+    const closeDiff = (): void => {
+      diff?.dispose();
+      diff?.el.remove();
+      diff = undefined;
+    };
     const el = this.notice(
       'warning',
       'This lab has changed since you saved your code. Your code is shown as you left it; it may not match the new lab.',
+      [
+        'Show differences',
+        () => {
+          if (diff) return closeDiff();
+          void diffView({ yours: this.editor.value, theirs: this.info.starter, yoursLabel: 'your code', theirsLabel: 'the new starter' }).then((d) => {
+            closeDiff();
+            diff = d;
+            el.append(d.el);
+          });
+        },
+      ],
       [
         'Keep my code',
         () => {
           this.saver.version = this.info.version;
           this.saver.schedule(this.editor.value);
+          closeDiff();
           el.remove();
         },
       ],
       [
-        'Start from the new starter',
+        'Use the new starter',
         () => {
+          closeDiff();
           el.remove();
-          this.reset();
+          this.reset(true);
         },
       ],
     );
+    el.classList.add('iov-stale');
+  }
+
+  /** Damaged data found at start-up: this lab's records are named; others point to the progress page. */
+  private startupNotices(migration: ReturnType<Store['startup']>['migration'], codeBackup: string | null | undefined): void {
+    if (!migration.ok) this.notice('warning', `Your saved progress could not be upgraded: ${migration.error}.`);
+    const notes = store().recovered;
+    const mine = (n: RecoveryNote): boolean => n.key.startsWith(`${keys.code('lab', this.info.id).replace(/code$/, '')}`);
+    const codeKey = keys.code('lab', this.info.id);
+    for (const n of notes.filter(mine)) {
+      if (n.key === codeKey && n.outcome === 'frozen') continue;
+      const fate = n.outcome === 'repaired' ? 'it was repaired' : n.outcome === 'partly-repaired' ? `what could be read was kept (${n.lost})` : n.lost;
+      this.notice('error', `Your saved ${n.what.replace(/^lab [^:]+: /, '')} for this lab was damaged: ${fate}. A copy of the damaged data is kept as a backup you can download from “Your progress”.`, ['Open “Your progress”', () => void (location.href = progressPageHref())]);
+    }
+    const others = notes.filter((n) => !mine(n));
+    if (others.length) {
+      this.notice('warning', `Some saved course data was damaged (${others.map((n) => n.what).join('; ')}); it was repaired as far as possible and the damaged copies are kept as backups.`, ['Open “Your progress”', () => void (location.href = progressPageHref())]);
+    }
+    if (codeBackup === null) this.corruptNotice(null);
   }
 
   private corruptNotice(backupKey: string | null): void {
     if (backupKey) {
-      this.notice('error', `Your saved code for this lab could not be read (the stored data is damaged). A copy of the raw data was kept in this browser's storage under “${backupKey}”. The starter code is shown.`);
+      this.notice('error', `Your saved code for this lab could not be read (the stored data is damaged). A copy of the raw data was kept as a backup (“${backupKey}”), downloadable from “Your progress”. The starter code is shown.`);
     } else {
       this.saver.enabled = false;
       this.saver.show('paused', 'Saving paused');
@@ -186,8 +246,11 @@ export class IovLab extends HTMLElement {
       const b = best.value;
       this.bestEl.append(h('strong', {}, `Best score: ${b.score}/${b.maxScore}`), ` (Grade on seeds ${formatSeeds(b.seeds)}, ${ago(b.at)})`);
       if (b.labVersion !== this.info.version) this.bestEl.append(' — graded on an earlier version of this lab');
+      if (store().loadSubmission(this.info.id)) this.bestEl.append(' ', submissionPanel(store(), this.info.id, () => store().loadSubmission(this.info.id)));
+    } else if (best.state === 'recovered') {
+      this.bestEl.append(h('strong', {}, `Best score: ${best.value.score}/${best.value.maxScore}`), ' (recovered from damaged data)');
     } else if (best.state === 'corrupt') {
-      this.bestEl.append(`Your best score could not be read (damaged data${best.backupKey ? `, kept under “${best.backupKey}”` : ''}).`);
+      this.bestEl.append(`Your best score could not be read (damaged data${best.backupKey ? '; a copy is kept as a backup' : ''}).`);
     } else {
       this.bestEl.append(`Not graded yet (max ${this.info.maxScore} points).`);
     }
@@ -243,18 +306,24 @@ export class IovLab extends HTMLElement {
   }
 
   /** One seed in a fresh Worker; a timeout, stop or crash becomes an outcome or a message. */
-  private async runSeed(source: string, seed: number): Promise<SeedOutcome | { stopped: true } | { error: string }> {
-    return this.runJob(
+  private async runSeed(source: string, seed: number, mode: 'run' | 'check' | 'grade'): Promise<SeedOutcome | { stopped: true } | { error: string }> {
+    // If the browser kills the whole page (an out-of-memory crash takes the tab with it), the
+    // next visit finds this marker and says what happened (setup()).
+    store().markRunning(this.info.id, { mode, seed, at: Date.now() });
+    const out = await this.runJob(
       () => startJob({ kind: 'lab-seed', labId: this.info.id, source, seed }, this.info.timeLimitMs),
       (r): SeedOutcome | { stopped: true } | { error: string } => {
         if (r.status === 'timeout') return { seed, kind: 'timeout', limitMs: r.limitMs };
         if (r.status === 'stopped') return { stopped: true };
-        if (r.status === 'crashed') return { error: `The runner stopped unexpectedly (${r.message}).` };
+        // The Worker died under the code; runner.ts has already started a fresh one.
+        if (r.status === 'crashed') return { seed, kind: 'crashed', reason: r.reason, message: r.message };
         if (!r.reply.ok) return { error: `The lab engine failed: ${r.reply.error}. This is a bug in the course, not in your code.` };
         if (r.reply.kind !== 'lab-seed') return { error: 'unexpected reply' };
         return r.reply.outcome;
       },
     );
+    store().markRunning(this.info.id, null);
+    return out;
   }
 
   async run(): Promise<void> {
@@ -267,8 +336,9 @@ export class IovLab extends HTMLElement {
     this.stopped = false;
     this.progress.textContent = `Running seed ${seed}…`;
     const t0 = performance.now();
-    const o = await this.runSeed(source, seed);
+    const o = await this.runSeed(source, seed, 'run');
     this.setBusy(false);
+    if (!('stopped' in o)) store().recordRun(info.id, 'run');
     this.startOutput(`Run on seed ${seed}${url.run !== undefined ? ' (from ?seed= in the URL)' : ' (the first public seed; add ?seed=N to the URL for another)'}`);
     if ('stopped' in o) return void this.out.append(h('p', { class: 'iov-alert info' }, 'Stopped. Your code is safe.'));
     if ('error' in o) return void this.out.append(h('p', { class: 'iov-alert error', role: 'alert' }, o.error));
@@ -292,10 +362,8 @@ export class IovLab extends HTMLElement {
         ? `Check on ${fromUrl ? 'seeds' : 'public seeds'} ${formatSeeds(seeds)} (practice: no score)`
         : `Grade on seeds ${formatSeeds(seeds)} (the ${info.publicSeeds.length} public seeds and ${seeds.length - info.publicSeeds.length} fresh ones; sets your best score)`;
     this.startOutput(title);
-    const bar = h('progress', { max: seeds.length, value: 0 });
-    const label = h('span');
-    clear(this.progress);
-    this.progress.append(label, ' ', bar);
+    const live = new GradingProgress(info.checks, mode, seeds.length);
+    this.out.append(live.el);
     this.setBusy(true);
     this.stopped = false;
     const t0 = performance.now();
@@ -303,9 +371,9 @@ export class IovLab extends HTMLElement {
     let failure: string | undefined;
     for (let i = 0; i < seeds.length; i++) {
       const seed = seeds[i]!;
-      label.textContent = `${mode === 'check' ? 'Checking' : 'Grading'}: seed ${i + 1} of ${seeds.length}…`;
-      bar.value = i;
-      const o = await this.runSeed(source, seed);
+      live.update(i, outcomes);
+      this.progress.textContent = `seed ${i + 1} of ${seeds.length}…`;
+      const o = await this.runSeed(source, seed, mode);
       if ('stopped' in o) {
         failure = 'Stopped before every seed ran, so there is no result. Your code is safe.';
         break;
@@ -315,6 +383,7 @@ export class IovLab extends HTMLElement {
         break;
       }
       outcomes.push(o);
+      live.update(i + 1, outcomes);
       // Compiling does not depend on the seed: one compile error stands for every seed.
       if (o.kind === 'compile-error') {
         for (const s of seeds.slice(i + 1)) outcomes.push({ ...o, seed: s });
@@ -323,11 +392,11 @@ export class IovLab extends HTMLElement {
     }
     if (failure) {
       this.setBusy(false);
+      live.el.remove();
       this.out.append(h('p', { class: `iov-alert ${this.stopped ? 'info' : 'error'}`, role: 'alert' }, failure));
       return;
     }
-    label.textContent = 'Scoring…';
-    bar.value = seeds.length;
+    live.update(seeds.length, outcomes);
     const graded = await this.runJob(
       () => startJob({ kind: 'grade', labId: info.id, source, mode, outcomes }, GRADE_JOB_MS),
       (r): { result: GradeResult; text: string } | { error: string } => {
@@ -344,7 +413,9 @@ export class IovLab extends HTMLElement {
       this.out.append(h('p', { class: 'iov-alert error', role: 'alert' }, graded.error));
       return;
     }
+    live.el.remove();
     graded.result.execution_time = Math.round(ms / 10) / 100;
+    store().recordRun(info.id, mode, { score: graded.result.score, maxScore: graded.result.max_score });
     if (mode === 'grade') this.recordGrade(graded.result, source, seeds);
     else this.out.append(h('p', { class: 'iov-note' }, 'Practice run: no score is recorded. Press Grade to record a score.'));
     this.out.append(gradeReport(graded.result, graded.text));
@@ -361,19 +432,22 @@ export class IovLab extends HTMLElement {
       codeHash: result.iovlab.codeHash,
       labVersion: result.iovlab.labVersion,
     };
-    const submission: Submission = { schema: 'iovlab.submission/1', lab: this.info.id, code, seeds, mode: 'grade', results: result };
+    // The student is filled in when the learner downloads it (submission-panel.ts).
+    const me = store().loadIdentity();
+    const submission = buildSubmission({ lab: this.info.id, labVersion: result.iovlab.labVersion, student: { name: me?.name ?? '', id: me?.id ?? '' }, code, mode: 'grade', seeds, results: result, createdAt: new Date().toISOString() });
     const r = store().recordGrade(this.info.id, best, submission);
     this.showBest();
     // nav.js refreshes the progress marks (sidebar, home page) on this event.
     window.dispatchEvent(new Event('iovlab:progress'));
-    const dl = h('button', { type: 'button', class: 'iov-btn iov-btn-small' }, 'Download this submission');
-    dl.addEventListener('click', () => download(`${this.info.id}-submission.json`, JSON.stringify(submission, null, 2)));
     this.out.append(
       h(
         'p',
         { class: `iov-alert ${r.saved ? 'info' : 'error'}`, role: 'status' },
-        r.saved ? (r.isBest ? `Recorded: your best score is now ${result.score}/${result.max_score}. ` : `Your best score stays higher than this one (${result.score}/${result.max_score}). `) : 'The score could not be saved in this browser. ',
-        dl,
+        r.saved
+          ? r.isBest
+            ? `Recorded: your best score is now ${result.score}/${result.max_score}. “Download submission…” next to the best score gives the file to hand in.`
+            : `Your best score stays higher than this one (${result.score}/${result.max_score}); the submission stays the one of your best Grade.`
+          : 'The score could not be saved in this browser (storage full?).',
       ),
     );
   }
@@ -402,27 +476,33 @@ export class IovLab extends HTMLElement {
     show();
   }
 
-  reset(): void {
+  /** Replace the code by the starter; Undo brings the code (and its lab version) back. */
+  reset(fromStale = false): void {
     const before = this.editor.value;
-    if (before === this.info.starter) return;
-    store().saveBeforeReset('lab', this.info.id, before, this.saver.version);
+    const beforeVersion = this.saver.version;
+    if (before === this.info.starter) {
+      if (fromStale) {
+        this.saver.version = this.info.version;
+        this.saver.schedule(before);
+      }
+      return;
+    }
+    store().saveBeforeReset('lab', this.info.id, before, beforeVersion);
     this.saver.version = this.info.version;
     this.editor.setValue(this.info.starter);
-    const el = this.notice('info', 'Your code was replaced by the starter.', [
+    this.saver.flush();
+    const el = this.notice('info', fromStale ? 'Your code was replaced by the new starter (your old code is kept for Undo, even after a reload).' : 'Your code was replaced by the starter.', [
       'Undo',
       () => {
-        this.editor.setValue(before);
+        const kept = store().loadBeforeReset('lab', this.info.id);
+        const code = kept?.code ?? before;
+        this.saver.version = kept?.version ?? beforeVersion;
+        this.editor.setValue(code);
+        this.saver.flush();
         el.remove();
+        if (this.saver.version !== this.info.version) this.versionNotice();
       },
     ]);
+    el.classList.add('iov-undo');
   }
-}
-
-function download(name: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
-  const a = h('a', { href: url, download: name });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

@@ -24,6 +24,6 @@ export type JobResult =
   | { status: 'done'; reply: Reply }
   | { status: 'timeout'; limitMs: number }
   | { status: 'stopped' }
-  | { status: 'crashed'; message: string };
+  | { status: 'crashed'; reason: 'out-of-memory' | 'worker-died'; message: string };
 
 export type { CellOutput, Diagnostic, GradeResult, SeedOutcome };

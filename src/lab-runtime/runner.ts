@@ -59,11 +59,20 @@ export function startJob(job: Job, limitMs: number): JobHandle {
   };
   worker.onerror = (e: ErrorEvent) => {
     e.preventDefault();
-    finish({ status: 'crashed', message: e.message || 'the runner stopped unexpectedly' });
+    const message = e.message || 'the runner stopped unexpectedly';
+    finish({ status: 'crashed', reason: crashReason(message), message });
   };
-  worker.onmessageerror = () => finish({ status: 'crashed', message: 'the result could not be read' });
+  worker.onmessageerror = () => finish({ status: 'crashed', reason: 'worker-died', message: 'the result could not be read' });
   worker.postMessage(job);
   return { result, stop: () => finish({ status: 'stopped' }) };
+}
+
+/**
+ * Why a Worker died, from its error event's message: V8 and Chromium say "out of memory",
+ * "Allocation failed", "Array buffer allocation failed" or "heap" when the heap ran out.
+ */
+export function crashReason(message: string): 'out-of-memory' | 'worker-died' {
+  return /out of memory|allocation failed|heap (limit|out)|invalid array length|invalid typed array length/i.test(message) ? 'out-of-memory' : 'worker-died';
 }
 
 /** The message shown when the watchdog stopped a run. */

@@ -37,8 +37,19 @@ export interface EditorHandle {
   dispose(): void;
 }
 
+export interface DiffOptions {
+  /** Left side (e.g. the learner's saved code). */
+  original: string;
+  /** Right side (e.g. the lab's new starter). */
+  modified: string;
+  ariaLabel: string;
+  height: number;
+}
+
 export interface EditorApi {
   create(host: HTMLElement, options: CreateOptions): EditorHandle;
+  /** A read-only side-by-side diff (monaco.editor.createDiffEditor). */
+  createDiff(host: HTMLElement, options: DiffOptions): { dispose(): void };
   /** Milliseconds from script start to ready, for the bench. */
   readonly loadMs: number;
 }

@@ -24,7 +24,7 @@ import 'monaco-editor/features/wordHighlighter/register.js';
 import 'monaco-editor/features/find/register.js';
 import 'monaco-editor/languages/definitions/typescript/register.js';
 import * as ts from 'monaco-editor/languages/features/typescript/register.js';
-import type { CreateOptions, EditorApi, EditorHandle, EditorProblem } from './api.ts';
+import type { CreateOptions, DiffOptions, EditorApi, EditorHandle, EditorProblem } from './api.ts';
 import { isDarkTheme, onThemeChange } from '../theme.ts';
 
 declare const __IOVLAB_EDITOR_WORKER_SRC__: string;
@@ -233,6 +233,35 @@ function create(host: HTMLElement, o: CreateOptions): EditorHandle {
   };
 }
 
-const api: EditorApi = { create, loadMs: performance.now() - t0 };
+let diffCount = 0;
+/** Read-only side-by-side diff of two texts (the stale-code notice's "Show differences"). */
+function createDiff(host: HTMLElement, o: DiffOptions): { dispose(): void } {
+  const n = ++diffCount;
+  const original = monaco.editor.createModel(o.original, 'typescript', monaco.Uri.parse(`inmemory://iovlab-diff/${n}/yours.ts`));
+  const modified = monaco.editor.createModel(o.modified, 'typescript', monaco.Uri.parse(`inmemory://iovlab-diff/${n}/new.ts`));
+  host.style.height = `${o.height}px`;
+  const diff = monaco.editor.createDiffEditor(host, {
+    readOnly: true,
+    originalEditable: false,
+    automaticLayout: true,
+    renderSideBySide: true,
+    minimap: { enabled: false },
+    scrollBeyondLastLine: false,
+    fontSize: 13,
+    lineHeight: 19,
+    ariaLabel: o.ariaLabel,
+    scrollbar: { alwaysConsumeMouseWheel: false },
+  });
+  diff.setModel({ original, modified });
+  return {
+    dispose: () => {
+      diff.dispose();
+      original.dispose();
+      modified.dispose();
+    },
+  };
+}
+
+const api: EditorApi = { create, createDiff, loadMs: performance.now() - t0 };
 window.IovlabMonaco = api;
 window.dispatchEvent(new Event('iovlab-monaco-ready'));
