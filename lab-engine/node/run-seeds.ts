@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { SeedOutcome } from '../labs/types.ts';
-import { seedWorkerUrl } from './worker-script.ts';
+import { seedWorkerUrl, workerEnv } from './worker-script.ts';
 import type { SeedJob } from './seed-worker.ts';
 
 /**
@@ -38,7 +38,7 @@ async function runInOneWorker(job: SeedJob, limitMs: number, heapMb: number, onO
     const out: SeedOutcome[] = [];
     let current = 0;
     let settled = false;
-    const w = new Worker(url, { workerData: job, resourceLimits: { maxOldGenerationSizeMb: heapMb }, stdout: true, stderr: true });
+    const w = new Worker(url, { workerData: job, env: workerEnv(), resourceLimits: { maxOldGenerationSizeMb: heapMb }, stdout: true, stderr: true });
     // Learner console output is not the grader's: drained, not shown.
     w.stdout.resume();
     w.stderr.resume();

@@ -7,7 +7,7 @@
  * outcome} after it, {type:'done'} at the end; {type:'error', message} when the engine itself threw.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runLabSeed } from '../index.ts';
+import { runLabSeed } from '../labs/run.ts';
 
 export interface SeedJob {
   labId: string;

@@ -14,6 +14,21 @@ import { pathToFileURL } from 'node:url';
 
 let cached: Promise<URL> | undefined;
 
+/** Names of environment variables a worker running learner code must not see. */
+const SECRET_ENV = /SALT|SECRET|TOKEN|PASSWORD|KEY|CREDENTIAL/i;
+
+/**
+ * The worker's environment: the parent's without anything secret-looking (learner code can read
+ * process.env; IOVLAB_SEED_SALT must not reach it), plus V8's compile cache so each new worker
+ * skips recompiling the bundle (measured: ~25 % less CPU per worker start).
+ */
+export function workerEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !SECRET_ENV.test(k)) env[k] = v;
+  env['NODE_COMPILE_CACHE'] ??= join(tmpdir(), 'iovlab-compile-cache');
+  return env;
+}
+
 export function seedWorkerUrl(): Promise<URL> {
   cached ??= resolveWorker();
   return cached;
@@ -28,7 +43,7 @@ async function resolveWorker(): Promise<URL> {
     const dir = mkdtempSync(join(tmpdir(), 'iovlab-worker-'));
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const outfile = join(dir, 'seed-worker.mjs');
-    await esbuild.build({ entryPoints: [source.pathname], bundle: true, platform: 'node', format: 'esm', target: 'node22', outfile, logLevel: 'silent' });
+    await esbuild.build({ entryPoints: [source.pathname], bundle: true, minify: true, platform: 'node', format: 'esm', target: 'node22', outfile, logLevel: 'silent' });
     return pathToFileURL(outfile);
   } catch {
     return source;

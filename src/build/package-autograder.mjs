@@ -46,6 +46,7 @@ export async function bundleGrader() {
   const r = await build({
     entryPoints: { autograder: join(ROOT, 'lab-engine/node/autograder-main.ts'), 'seed-worker': join(ROOT, 'lab-engine/node/seed-worker.ts') },
     bundle: true,
+    minify: true,
     platform: 'node',
     format: 'esm',
     target: 'node22',

@@ -46,6 +46,19 @@ describe('runSeedsIsolated', () => {
     expect(out[1]).toMatchObject({ seed: other, kind: 'ran', findings: [] });
   });
 
+  it('learner code does not see the salt (or anything secret-looking) in process.env', async () => {
+    const before = process.env['IOVLAB_SEED_SALT'];
+    process.env['IOVLAB_SEED_SALT'] = 'do-not-leak';
+    try {
+      const probe = referenceOf('emulated-nic') + "\nconst env = (globalThis as any).process.env;\nif (env.IOVLAB_SEED_SALT !== undefined || Object.keys(env).some((k) => /SALT/.test(k))) throw new Error('saw the salt');\nif (!env.NODE_COMPILE_CACHE) throw new Error('no compile cache');\n";
+      const [o] = await runSeedsIsolated('emulated-nic', probe, [1], 5000);
+      expect(o).toMatchObject({ kind: 'ran', findings: [] });
+    } finally {
+      if (before === undefined) delete process.env['IOVLAB_SEED_SALT'];
+      else process.env['IOVLAB_SEED_SALT'] = before;
+    }
+  });
+
   it('an infinite loop times out that seed only; the remaining seeds run in a fresh worker', async () => {
     const ref = referenceOf('emulated-nic');
     const ringOfSeed1 = seedConfig(1).txCount * 16;
