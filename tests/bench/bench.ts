@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { engineFigures } from './engine-bench.ts';
+import { gradeFigures } from './grade-bench.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -18,6 +19,15 @@ console.log('| scenario | wall ms | events | events/s | sim packets/s | × real 
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const f of engineFigures()) {
   console.log(`| ${f.what} | ${f.wallMs} | ${f.events || ''} | ${f.eventsPerSec || ''} | ${f.packetsPerSec || ''} | ${f.speedVsRealTime || ''} |`);
+}
+
+console.log('\nGrading (CLI, a folder of hand-ins: reference, starter, partial, broken, tampered)');
+console.log('| lab | items | jobs | wall s | ms per item | ran |');
+console.log('| --- | ---: | ---: | ---: | ---: | --- |');
+try {
+  for (const f of gradeFigures()) console.log(`| ${f.lab} | ${f.items} | ${f.jobs} | ${f.wallS} | ${f.perItemMs} | ${f.ok ? 'yes' : 'no (exit ≠ 0)'} |`);
+} catch (e) {
+  console.log(`grading: skipped (${(e as Error).message})`);
 }
 
 console.log('\nSizes');
