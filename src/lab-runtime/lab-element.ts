@@ -117,10 +117,12 @@ export class IovLab extends HTMLElement {
     }
     this.startupNotices(report.migration, saved.state === 'corrupt' ? saved.backupKey : undefined);
     const crashed = st.takeRunning(info.id);
+    // Leaving or closing the page mid-run is not a crash: only a killed page keeps the marker.
+    addEventListener('pagehide', () => store().markRunning(info.id, null));
     if (crashed) {
       this.notice(
         'error',
-        `The page stopped while your code was running (${crashed.mode}${Number.isNaN(crashed.seed) ? "" : `, seed ${crashed.seed}`}) — most likely it used up the memory and the browser closed the page. Your code was saved before the run and is shown as you left it; look for a loop that keeps allocating.`,
+        `The page stopped while your code was running (${crashed.mode}${Number.isNaN(crashed.seed) ? "" : `, seed ${crashed.seed}`}) — most likely the code used up the memory and the browser closed the page. Your code was saved before the run and is shown as you left it; look for a loop that keeps allocating.`,
       );
     }
 

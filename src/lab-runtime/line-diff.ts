@@ -39,12 +39,13 @@ export function lineDiff(before: string, after: string): DiffLine[] {
         out.push({ op: 'same', text: ma[i]!, a: pre + i + 1, b: pre + j + 1 });
         i++;
         j++;
-      } else if (j < mb.length && (i === ma.length || lcs[i * w + j + 1]! >= lcs[(i + 1) * w + j]!)) {
-        out.push({ op: 'add', text: mb[j]!, b: pre + j + 1 });
-        j++;
-      } else {
+      } else if (i < ma.length && (j === mb.length || lcs[(i + 1) * w + j]! >= lcs[i * w + j + 1]!)) {
+        // Removals before additions, as diff -u prints them.
         out.push({ op: 'del', text: ma[i]!, a: pre + i + 1 });
         i++;
+      } else {
+        out.push({ op: 'add', text: mb[j]!, b: pre + j + 1 });
+        j++;
       }
     }
   }

@@ -46,12 +46,12 @@ function fillLabs(): void {
     const last = cell('last');
     clear(last);
     if (hist && hist.lastAt) {
-      last.append(`${hist.lastMode ?? 'run'} ${when(hist.lastAt)}`);
-      if (hist.lastScore !== null && hist.lastMode !== 'run') last.append(` (${hist.lastScore}/${hist.lastMaxScore})`);
+      const what = { run: 'Run', check: 'Check', grade: 'Grade' }[hist.lastMode ?? 'run'];
+      last.append(`${what}, ${when(hist.lastAt)}`);
+      if (hist.lastScore !== null && hist.lastMode !== 'run') last.append(`: ${hist.lastScore}/${hist.lastMaxScore}`);
     } else last.append('—');
-    if ((code.state === 'ok' || code.state === 'recovered') && code.value.version !== row.dataset['version']) {
-      last.append(h('span', { class: 'progress-stale' }, ' · your code predates a change to this lab'));
-    }
+    const stale = row.querySelector<HTMLElement>('[data-stale]');
+    if (stale) stale.hidden = !((code.state === 'ok' || code.state === 'recovered') && code.value.version !== row.dataset['version']);
   }
 }
 

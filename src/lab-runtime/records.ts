@@ -235,7 +235,7 @@ const progressKind: RecordKind<Record<string, unknown>> = {
     out['labs'] = labs;
     out['lessonsVisited'] = visited;
     const kept = Object.keys(labs).length;
-    return { value: out, partial: true, lost: `kept ${kept} lab${kept === 1 ? '' : 's'} and ${Object.keys(visited).length} visited lesson${Object.keys(visited).length === 1 ? '' : 's'}${dropped ? `; ${dropped} damaged lab entr${dropped === 1 ? 'y' : 'ies'} dropped (the lab pages still hold their best scores)` : ''}` };
+    return { value: out, partial: true, lost: `kept ${kept} lab${kept === 1 ? '' : 's'} and ${Object.keys(visited).length} visited lesson${Object.keys(visited).length === 1 ? '' : 's'}${dropped ? `; ${dropped} damaged lab entr${dropped === 1 ? 'y' : 'ies'} dropped — ${dropped === 1 ? 'its lab page still holds its' : 'their lab pages still hold their'} best score${dropped === 1 ? '' : 's'}` : ''}` };
   },
 };
 

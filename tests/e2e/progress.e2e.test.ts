@@ -199,6 +199,37 @@ describe('progress from file://', () => {
     await page.context().close();
   });
 
+  it('a page killed while code runs (as an out-of-memory crash does): the next visit says so and the code is there', async () => {
+    const { page, log } = await openLab(browser, `${at(labPage)}?editor=plain`);
+    const looping = info.starter.replace('if (offset === E1000_TDT) {', 'if (offset === E1000_TDT) {\n    const hog: number[][] = [];\n    for (;;) hog.push([1, 2, 3]);');
+    expect(looping).not.toBe(info.starter);
+    await setPlainCode(page, looping);
+    await page.locator('iov-lab button[data-action="run"]').click();
+    await page.locator('iov-lab[data-busy]').waitFor();
+    // Kill the renderer the way Chromium does when a Worker exhausts the memory.
+    const crashed = new Promise<void>((ok) => page.once('crash', () => ok()));
+    const cdp = await page.context().newCDPSession(page);
+    void cdp.send('Page.crash').catch(() => undefined);
+    await crashed;
+    const again = await page.context().newPage();
+    await again.goto(`${at(labPage)}?editor=plain`);
+    await again.locator('iov-lab[data-ready]').waitFor();
+    await expect(again.locator('iov-lab .iov-notices').textContent()).resolves.toContain(`The page stopped while your code was running (run, seed ${info.publicSeeds[0]})`);
+    await expect(again.locator('iov-lab textarea.iov-textarea').inputValue()).resolves.toBe(looping);
+    // Told once; a normal reload says nothing more.
+    await again.reload();
+    await again.locator('iov-lab[data-ready]').waitFor();
+    await expect(again.locator('iov-lab .iov-notices').textContent()).resolves.not.toContain('The page stopped');
+    // Leaving the page in the middle of a run is not a crash.
+    await again.locator('iov-lab button[data-action="run"]').click();
+    await again.locator('iov-lab[data-busy]').waitFor();
+    await again.goto(`${at(labPage)}?editor=plain`);
+    await again.locator('iov-lab[data-ready]').waitFor();
+    await expect(again.locator('iov-lab .iov-notices').textContent()).resolves.not.toContain('The page stopped');
+    expect(log.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('Grade shows which seed and which checks are running, with a bar and the checks filling in', async () => {
     const { page, log } = await openLab(browser, `${at(labPage)}?editor=plain`);
     await setPlainCode(page, REFERENCE);

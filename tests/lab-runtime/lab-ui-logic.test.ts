@@ -22,7 +22,7 @@ describe('lineDiff', () => {
   it('finds a minimal change', () => {
     const d = lineDiff('a\nb\nc\nd', 'a\nB\nc\nd\ne');
     expect(diffStats(d)).toEqual({ added: 2, removed: 1 });
-    expect(d.map((l) => `${l.op}:${l.text}`)).toEqual(['same:a', 'add:B', 'del:b', 'same:c', 'same:d', 'add:e']);
+    expect(d.map((l) => `${l.op}:${l.text}`)).toEqual(['same:a', 'del:b', 'add:B', 'same:c', 'same:d', 'add:e']);
   });
 });
 
