@@ -33,3 +33,22 @@ export {
   type ParsedSubmission,
   type Student,
 } from './grader/submission.ts';
+export {
+  runMigration,
+  MIGRATION_DEFAULTS,
+  MIGRATION_MODELS,
+  MIGRATION_LIMITS,
+  MigrationOptionError,
+  VFIO_STATE,
+  VfioMigrationDevice,
+  VfioFsmError,
+  vfioNextState,
+  vfioDirectArcs,
+  vfioStateName,
+  refusalReasons,
+  type MigrationModel,
+  type MigrationOptions,
+  type MigrationReport,
+  type MigrationRound,
+  type MigrationPhase,
+} from './migration/index.ts';

@@ -7,10 +7,12 @@ import { runPassthrough, passthroughDefaults, type PassthroughIrq, type Passthro
 import { DMA_API_MODES, type DmaApiMode } from '../guest/dma-api.ts';
 import { tenantMac } from './sriov-host.ts';
 import { runSriov, sriovDefaults, sriovModelFor, SRIOV_MODES, SRIOV_NICS, type SriovMode, type SriovNicName } from './sriov.ts';
+import { MIGRATE_NOTE, MIGRATE_PARAMS, runMigrateScenario } from './migrate.ts';
+import { MigrationOptionError } from '../migration/index.ts';
 
 interface ScenarioDef extends ScenarioInfo {
   workload: EmulationConfig['workload'];
-  model?: 'paravirt' | 'passthrough' | 'sriov';
+  model?: 'paravirt' | 'passthrough' | 'sriov' | 'migrate';
 }
 
 const PV_PARAMS = { backend: 'vhost-net', eventIdx: true, ioeventfd: true, indirect: true, guestPmd: false, queues: 1, queueSize: 256, burst: 1, wireGbps: 10, apicv: false, tso: false };
@@ -132,6 +134,15 @@ const SCENARIOS: ScenarioDef[] = [
     workload: 'rx',
     model: 'sriov',
   },
+  {
+    id: 'migrate',
+    title: 'Live migration: pre-copy of one VM to another host, per I/O model',
+    description: `A VM with a NIC of the chosen model is live-migrated over a migration link while its guest dirties memory and it receives traffic: pre-copy rounds with dirty logging (KVM's log for guest writes, QEMU's bitmap / the vhost log / a device's DMA log for received frames), a switch-over when the expected downtime fits QEMU's limit, stop-and-copy with the device state, resume and announce on the destination. Passthrough and a plain VF are refused (four reasons) unless forced; failover unplugs the VF and migrates on the virtio standby; vfio-migration walks the VFIO device-state FSM. Metrics carry a migration block (outcome, rounds, downtimeMs, totalMs, outageMs, transferredMiB, pagesMismatched). ${MIGRATE_NOTE}`,
+    params: MIGRATE_PARAMS,
+    defaults: { packets: 1, size: 1518 },
+    workload: 'rx',
+    model: 'migrate',
+  },
 ];
 
 export function listScenarios(): ScenarioInfo[] {
@@ -153,6 +164,18 @@ export function runScenario(id: string, opts: ScenarioOptions = {}): RunResult {
   const p = { ...def.params, ...(opts.params ?? {}) };
   for (const k of Object.keys(opts.params ?? {})) {
     if (!(k in def.params)) throw new ScenarioError(`scenario '${id}' has no parameter '${k}' (it has: ${Object.keys(def.params).join(', ')})`);
+  }
+  if (def.model === 'migrate') {
+    if (opts.packets !== undefined || opts.size !== undefined) throw new ScenarioError(`scenario '${id}' has no packet count or frame size: its traffic is trafficGbps of 1518 B frames for as long as the migration takes`);
+    if (opts.vms !== undefined && opts.vms !== 1) throw new ScenarioError(`scenario '${id}' migrates one VM (--vms ${opts.vms} is not supported)`);
+    const seed = opts.seed ?? 1;
+    checkInt('seed', seed, 0, 0xffffffff);
+    try {
+      return runMigrateScenario(p, seed);
+    } catch (e) {
+      if (e instanceof MigrationOptionError) throw new ScenarioError(e.message);
+      throw e;
+    }
   }
   const packets = opts.packets ?? def.defaults.packets;
   const size = opts.size ?? def.defaults.size;

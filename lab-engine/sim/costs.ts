@@ -180,6 +180,38 @@ export const COSTS = {
   /** The NIC's flow-table lookup of one frame (exact match on a hash). */
   nicFlowLookup: c(20, '[E] on-NIC exact-match hash lookup, pipelined'),
 
+  // ── Live migration (CALIBRATION §4, C18, C19; lab-engine/migration/) ─────────────────────────
+  /** QEMU's per-page header on the migration stream (bytes, not ns): a be64 of page offset | RAM_SAVE_FLAG_* bits. */
+  migPageHeaderBytes: c(8, '[E] QEMU migration/ram.c save_page_header(): 8-byte offset|flags word per page (block name only on a new block)'),
+  /** Enabling dirty logging on every memslot, the vhost log and the device's DMA log, and allocating the migration bitmap, per GiB of RAM. */
+  migSetupPerGiB: c(200_000, '[E] KVM_MEM_LOG_DIRTY_PAGES on each slot + bitmap allocation, ~0.2 ms per GiB'),
+  /** One dirty-bitmap sync per GiB of guest RAM: KVM_GET_DIRTY_LOG + KVM_CLEAR_DIRTY_LOG, vhost log scan, merge into the migration bitmap. */
+  migBitmapSyncPerGiB: c(100_000, '[E] migration_bitmap_sync(): 32 KiB of bitmap per GiB read, cleared and merged, ~0.1 ms per GiB'),
+  /** vm_stop(): kick every vCPU out of guest mode, pause them, flush the device models, stop the backends. */
+  migVcpuStop: c(500_000, '[E] vm_stop_force_state() ~0.5 ms: vCPU kicks, bdrv/net flush'),
+  /** Destination: load the device state, vm_start(): re-arm timers, resume vCPUs. */
+  migDestResume: c(2_000_000, '[E] loadvm + vm_start() ~2 ms on the destination'),
+  /** VHOST_GET_VRING_BASE on one vring: stop the vhost worker, flush, read last_avail_idx (an ioctl). */
+  vhostGetVringBase: c(20_000, '[E] vhost_virtqueue_stop(): ioctl + worker flush, ~20 µs per ring'),
+  /** The same for a vhost-user backend: a message round trip on the unix socket, the backend stops polling the ring. */
+  vhostUserGetVringBase: c(100_000, '[E] VHOST_USER_GET_VRING_BASE round trip + backend stop, ~100 µs per ring'),
+  /** QEMU's first self-announce (RARP) after the destination resumes reaches the switch, which relearns the MAC. */
+  migAnnounceRarp: c(50_000, '[E] qemu_announce_self(): first RARP sent at resume; switch MAC relearning ~tens of µs'),
+  /** VIRTIO_NET_F_GUEST_ANNOUNCE: the device raises VIRTIO_NET_S_ANNOUNCE, the guest driver sends the gratuitous ARP itself. */
+  migGuestAnnounce: c(300_000, '[E] config interrupt → virtnet_config_changed_work → netdev_notify_peers, ~0.3 ms'),
+  /** Failover: QEMU asks the guest to unplug the VF (ACPI PCI hot-plug GPE → acpiphp). */
+  failoverUnplugRequest: c(20_000_000, '[E] ACPI hot-unplug notification handled by the guest, ~20 ms'),
+  /** Failover: the guest's VF driver removal (unregister netdev, free rings, FLR) — the VF stops receiving here. */
+  failoverVfRemove: c(30_000_000, '[E] ixgbevf/iavf remove(), ~30 ms'),
+  /** net_failover: the master netdev makes the virtio standby its active slave (NETDEV_UNREGISTER notifier) and the host steers the MAC to the standby's tap. */
+  failoverSwitch: c(5_000_000, '[E] net_failover slave switch + host FDB update, ~5 ms (CALIBRATION §4 "outage ≈ failover + hot-unplug time")'),
+  /** Failover: a VF hot-plugged on the destination, probed, link up, enslaved as primary. */
+  failoverReplug: c(800_000_000, '[E] ACPI hot-plug + VF driver probe + PF mailbox + link up, ~0.8 s'),
+  /** VFIO migration: the variant driver serializes the stopped device's state into the data_fd (per MiB). */
+  vfioStateSavePerMiB: c(1_000_000, '[E] device firmware dumps state at ~1 GB/s'),
+  /** VFIO migration: one FSM arc (VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE step in the variant driver). */
+  vfioArc: c(100_000, '[E] one vfio_mig_get_next_state() step in the variant driver (firmware command), ~0.1 ms'),
+
   // ── Wire and peer ───────────────────────────────────────────────────────────────────────────
   /** Preamble + SFD (8) + inter-frame gap (12), bytes per frame on the wire. */
   wireOverheadBytes: c(20, 'IEEE 802.3 [D] (CALIBRATION §1.2)'),

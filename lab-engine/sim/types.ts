@@ -3,8 +3,11 @@
  * data: it crosses the Worker boundary, is written by `sim --json`, and is what charts draw.
  * The metrics schema is versioned (METRICS_SCHEMA); bump it on any incompatible change.
  */
+import type { MigrationReport } from '../migration/types.ts';
 
 export const METRICS_SCHEMA = 'iovlab.metrics/1' as const;
+// Schema note: `Metrics.migration` (optional, the `migrate` scenario only) was added without a bump:
+// an optional block leaves every existing reader of iovlab.metrics/1 valid.
 
 /** Execution contexts that are charged for work (DESIGN.md §3 "someone pays"). */
 export type Context = 'guest' | 'kvm' | 'qemu' | 'vhost' | 'host-kernel' | 'poll' | 'wire' | 'nic';
@@ -67,6 +70,9 @@ export interface LatencySummary {
   /** Histogram with log-spaced bucket edges (ns); counts[i] is for [edges[i], edges[i+1]). */
   histogram: { edgesNs: number[]; counts: number[] };
 }
+
+/** The `migrate` scenario's report (lab-engine/migration/types.ts MigrationReport) without its diagnostics. */
+export type MigrationMetrics = Omit<MigrationReport, 'diagnostics'>;
 
 export interface Metrics {
   schema: typeof METRICS_SCHEMA;
@@ -153,6 +159,8 @@ export interface Metrics {
     cpu: Record<Context, number[]>;
   };
   latency: LatencySummary | null;
+  /** Live migration (scenario 'migrate' only): outcome, rounds, downtime, outage, bytes, device state. */
+  migration?: MigrationMetrics;
 }
 
 export interface RunResult {

@@ -1,0 +1,653 @@
+/**
+ * Pre-copy live migration on the scheduler's virtual clock, as QEMU does it
+ * (migration/migration.c migration_iteration_run(), migration/ram.c):
+ *  1. setup: dirty logging on (KVM_MEM_LOG_DIRTY_PAGES; the backend's log: QEMU's bitmap, the
+ *     vhost log, a device's DMA log), the migration bitmap all ones;
+ *  2. rounds: the migration thread walks the bitmap and sends every marked page over the link
+ *     (a page header + 4 KiB, in multifd-sized chunks), while the guest keeps writing its
+ *     working set and received frames keep landing in RX buffers; at the end of a round it syncs
+ *     the logs into the bitmap (KVM_GET_DIRTY_LOG / clear) and estimates the downtime:
+ *     remaining bytes / measured bandwidth (+ the fixed stop costs). ≤ the limit → switch over;
+ *     otherwise another round, until maxRounds → not converged;
+ *  3. stop-and-copy: vCPUs paused, backends stopped, a final sync, the remaining pages and the
+ *     device state sent, the destination resumes and announces itself.
+ * The source and destination RAM are page-version arrays, so at switch-over the engine checks
+ * page by page that the destination holds what the source holds.
+ */
+import { COSTS, copyCost } from '../sim/costs.ts';
+import { MetricsRecorder, type ResourceSlot } from '../sim/metrics.ts';
+import { Rng } from '../sim/rng.ts';
+import { Scheduler } from '../sim/scheduler.ts';
+import { Trace } from '../sim/trace.ts';
+import type { Ns } from '../sim/time.ts';
+import type { Diagnostic } from '../sim/types.ts';
+import { countMismatched, DirtyBitmap, PageStore, PAGE_BYTES } from './guest-ram.ts';
+import { modelProfile, refusalReasons, type ModelProfile } from './models.ts';
+import { sumBytes, VFIO_DEVICE_STATE } from './device-state.ts';
+import type { MigrationOptions, MigrationPhase, MigrationReport, MigrationRound } from './types.ts';
+import { VFIO_STATE, VfioMigrationDevice } from './vfio-fsm.ts';
+
+/** Pages per send: QEMU multifd's packet of 512 KiB (MULTIFD_PACKET_SIZE) [R]; one scheduler event each. */
+export const CHUNK_PAGES = 128;
+/** The guest workload and the RX traffic advance in steps of this much virtual time (and at every state change). */
+export const TICK_NS: Ns = 1_000_000;
+/** TCP goodput share of a 1500-MTU Ethernet link: 1,448 payload bytes per 1,538 on the wire (CALIBRATION C16 [D]). */
+export const LINK_GOODPUT = 1448 / 1538;
+/** Received frames: 1518 B (1538 B on the wire), into 2 KiB RX buffers of a 256-entry ring (two buffers per page). */
+const FRAME_BYTES = 1518;
+const FRAME_WIRE_BYTES = 1538;
+const RX_RING = 256;
+const RX_POOL_PAGES = RX_RING / 2;
+/** Per-page work of the migration thread besides the copy: find the bit, build the header, queue the iovec [E]. */
+const THREAD_PER_PAGE_NS: Ns = 100;
+const GIB = 1024 * 1024 * 1024;
+const MIB = 1024 * 1024;
+
+export interface MigrationRun {
+  report: MigrationReport;
+  sched: Scheduler;
+  metrics: MetricsRecorder;
+  trace: Trace;
+  diagnostics: Diagnostic[];
+}
+
+const r3 = (v: number): number => Math.round(v * 1000) / 1000;
+const msOf = (ns: Ns): number => r3(ns / 1e6);
+
+export function simulateMigration(o: MigrationOptions): MigrationRun {
+  return new Migration(o).run();
+}
+
+class Migration {
+  readonly o: MigrationOptions;
+  readonly p: ModelProfile;
+  readonly sched = new Scheduler();
+  readonly metrics = new MetricsRecorder();
+  readonly trace = new Trace(2000);
+  readonly diagnostics: Diagnostic[] = [];
+  readonly rng: Rng;
+  readonly pages: number;
+  readonly src: PageStore;
+  readonly dst: PageStore;
+  /** QEMU's migration bitmap: pages still to send. */
+  readonly bitmap: DirtyBitmap;
+  /** KVM's dirty log (guest vCPU writes). */
+  readonly kvmLog: DirtyBitmap;
+  /** The RX writer's log (undefined: the writes are not logged). */
+  readonly rxLog: DirtyBitmap | undefined;
+  readonly wssStart: number;
+  readonly wssPages: number;
+  readonly rxBase: number;
+  readonly link: ResourceSlot;
+  readonly thread: ResourceSlot;
+  readonly workRng: Rng;
+
+  // Workload and traffic state.
+  #lastAdvance: Ns = 0;
+  #writeCarry = 0;
+  #nextFrame = 0;
+  readonly #frameGapNs: number;
+  #rxPos = 0;
+  /** Where the guest runs: 'source' → 'paused' → 'destination'. */
+  #vm: 'source' | 'paused' | 'destination' = 'source';
+  #downSince: Ns | undefined;
+  #outageNs: Ns = 0;
+  #framesLost = 0;
+  /** Device DMA after the vCPUs stopped (an assigned NIC QEMU cannot quiesce fills its free RX buffers). */
+  #strayDmaLeft = 0;
+  #deviceDirtyBytes = 0;
+
+  // Migration state.
+  readonly rounds: MigrationRound[] = [];
+  readonly phases: MigrationPhase[] = [];
+  #bytesSent = 0;
+  #roundBytes = 0;
+  #roundSendNs: Ns = 0;
+  #cursor = 0;
+  #bandwidth = 0; // bytes per ns, measured
+  #expectedNs: Ns = 0;
+  #stopCopyPages = 0;
+  #deviceStateBytes = 0;
+  #mismatched = 0;
+  #outcome: MigrationReport['outcome'] = 'completed';
+  #reasons: string[] = [];
+  #stopAt: Ns = 0;
+  #resumeAt: Ns = 0;
+  #endAt: Ns = 0;
+  #cancelAt: Ns = 0;
+  /** Device-state bytes sent while the vCPUs were stopped. */
+  #stopBytes = 0;
+  readonly vfioSrc: VfioMigrationDevice | undefined;
+  readonly vfioDst: VfioMigrationDevice | undefined;
+  readonly notes: MigrationReport['diagnostics'] = [];
+
+  constructor(o: MigrationOptions) {
+    this.o = o;
+    this.p = modelProfile(o.model);
+    this.rng = new Rng(o.seed);
+    this.workRng = this.rng.fork('guest-workload');
+    this.pages = Math.floor((o.memMiB * MIB) / PAGE_BYTES);
+    // The guest has run for a while: every page holds data (version 1); the destination is empty.
+    this.src = new PageStore(this.pages, 1);
+    this.dst = new PageStore(this.pages, 0);
+    this.bitmap = new DirtyBitmap(this.pages);
+    this.kvmLog = new DirtyBitmap(this.pages);
+    this.rxLog = this.p.rxWriter === 'device-unlogged' ? undefined : new DirtyBitmap(this.pages);
+    this.wssPages = Math.min(this.pages, Math.max(o.dirtyMBps > 0 ? 1 : 0, Math.floor((o.wssMiB * MIB) / PAGE_BYTES)));
+    const place = this.rng.fork('layout');
+    this.wssStart = place.int(0, this.pages - this.wssPages);
+    this.rxBase = place.int(0, this.pages - RX_POOL_PAGES - 1);
+    this.#frameGapNs = o.trafficGbps > 0 ? (FRAME_WIRE_BYTES * 8) / o.trafficGbps : Number.POSITIVE_INFINITY;
+    this.link = this.metrics.resource('migration link');
+    this.thread = this.metrics.resource('migration thread');
+    if (this.p.vfio) {
+      this.vfioSrc = new VfioMigrationDevice('src');
+      this.vfioDst = new VfioMigrationDevice('dst');
+    }
+  }
+
+  run(): MigrationRun {
+    const o = this.o;
+    if (!this.p.migratable && !o.force) {
+      this.#outcome = 'refused';
+      this.#reasons = refusalReasons(o.model);
+      this.notes.push({ severity: 'warning', code: 'migration-refused', message: `migration blocked: ${o.model === 'sriov-vf' ? 'a plain SR-IOV VF' : 'a VFIO-assigned NIC'} without VFIO migration support registers a migration blocker (QEMU: "VFIO device doesn't support migration"); the VM stays on the source. Use failover (VF + virtio standby) or a VFIO-migration-capable device, or force=true to see what goes wrong.` });
+      return this.#finish();
+    }
+    if (!this.p.migratable) {
+      this.notes.push({ severity: 'warning', code: 'migration-forced', message: 'forced: migrating with an assigned NIC whose DMA no dirty log sees and whose state QEMU cannot read; expect pages that differ on the destination and a device that starts from reset there.' });
+    }
+    this.metrics.beginWindow(0);
+    this.sched.schedule(0, () => this.#setup());
+    this.sched.schedule(TICK_NS, () => this.#tick());
+    this.sched.run({ maxEvents: 50_000_000 });
+    return this.#finish();
+  }
+
+  // ── Workload: the guest's writes and the received traffic ────────────────────────────────────
+
+  #tick(): void {
+    this.#advance();
+    if (this.sched.now < this.#endAt || this.#endAt === 0) this.sched.schedule(TICK_NS, () => this.#tick());
+  }
+
+  /** Apply the guest's writes and the traffic of [last advance, now). Called on every tick and every state change. */
+  #advance(): void {
+    const now = this.sched.now;
+    const from = this.#lastAdvance;
+    if (now <= from) return;
+    this.#lastAdvance = now;
+    if (this.#vm === 'source') this.#guestWrites(now - from);
+    this.#traffic(from, now);
+  }
+
+  #guestWrites(dt: Ns): void {
+    if (this.o.dirtyMBps <= 0 || this.wssPages === 0) return;
+    const want = this.#writeCarry + (dt * this.o.dirtyMBps * 1e-3) / PAGE_BYTES;
+    const n = Math.floor(want);
+    this.#writeCarry = want - n;
+    const v = this.src.versions;
+    const log = this.kvmLog.words;
+    const base = this.wssStart;
+    const span = this.wssPages;
+    // One draw from the run's seeded stream per step, then an inlined xorshift32 (Marsaglia) for
+    // the step's page picks: the same pages for the same seed, a few ns per write.
+    let x = this.workRng.u32() | 1;
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      const p = base + Math.floor(((x >>> 0) / 4294967296) * span);
+      v[p] = (v[p]! + 1) >>> 0;
+      log[p >>> 5]! |= 1 << (p & 31);
+    }
+  }
+
+  /** Frames that arrived in [from, to): delivered into RX buffers, or lost while the VM is unreachable. */
+  #traffic(from: Ns, to: Ns): void {
+    if (!Number.isFinite(this.#frameGapNs)) return;
+    const gap = this.#frameGapNs;
+    const first = this.#nextFrame;
+    const end = Math.ceil(to / gap);
+    if (end <= first) return;
+    this.#nextFrame = end;
+    const up = this.#downSince === undefined;
+    const n = end - first;
+    if (!up) {
+      this.#framesLost += n;
+      this.metrics.count(to, 'drops', n);
+      if (this.#vm === 'paused' && this.#strayDmaLeft > 0) this.#rxWrites(Math.min(n, this.#strayDmaLeft), true);
+      return;
+    }
+    for (let k = first; k < end; k++) this.metrics.delivered(Math.max(from, Math.floor(k * gap)), FRAME_BYTES, 'rx');
+    if (this.#vm === 'source') this.#rxWrites(n, false);
+  }
+
+  /** `n` frames written into the RX ring's buffers (and the ring's used/descriptor page) by the backend or the device. */
+  #rxWrites(n: number, stray: boolean): void {
+    const v = this.src.versions;
+    const log = this.rxLog;
+    const buffers = Math.min(n, RX_RING);
+    const touch = (p: number): void => {
+      v[p] = (v[p]! + 1) >>> 0;
+      if (log) log.set(p);
+    };
+    let lastPage = -1;
+    for (let i = 0; i < buffers; i++) {
+      const page = this.rxBase + 1 + (((this.#rxPos + i) % RX_RING) >> 1);
+      if (page !== lastPage) touch(page);
+      lastPage = page;
+    }
+    this.#rxPos = (this.#rxPos + n) % RX_RING;
+    touch(this.rxBase); // used ring / descriptor write-back page
+    if (stray) this.#strayDmaLeft -= n;
+    if (this.p.vfio) this.#deviceDirtyBytes = Math.min(VFIO_DEVICE_STATE.dirtyBytesCap, this.#deviceDirtyBytes + n * VFIO_DEVICE_STATE.dirtyBytesPerFrame);
+  }
+
+  #pathDown(): void {
+    this.#advance();
+    if (this.#downSince === undefined) this.#downSince = this.sched.now;
+  }
+
+  #pathUp(): void {
+    this.#advance();
+    if (this.#downSince !== undefined) {
+      this.#outageNs += this.sched.now - this.#downSince;
+      this.#downSince = undefined;
+    }
+  }
+
+  // ── The migration thread ─────────────────────────────────────────────────────────────────────
+
+  #phase(name: string, start: Ns, dur: Ns): void {
+    this.phases.push({ name, startMs: msOf(start), durationMs: msOf(dur) });
+    this.trace.emit(start, dur, 'qemu', 'migration-phase', name);
+  }
+
+  /** Time the link and the migration thread need for one send of `pages` pages + `extraBytes` of device state. */
+  #chunkNs(pages: number, extraBytes: number): Ns {
+    const bytes = pages * (PAGE_BYTES + COSTS.migPageHeaderBytes.ns) + extraBytes;
+    const linkNs = Math.ceil((bytes * 8) / (this.o.linkGbps * LINK_GOODPUT));
+    const threadNs = copyCost(bytes) + pages * THREAD_PER_PAGE_NS;
+    return Math.max(linkNs, threadNs);
+  }
+
+  /** What sending `pages` pages then `deviceBytes` bytes of device state takes, chunk by chunk, exactly as #send does. */
+  #transferNs(pages: number, deviceBytes: number): Ns {
+    const full = Math.floor(pages / CHUNK_PAGES);
+    const rest = pages % CHUNK_PAGES;
+    let ns = full * this.#chunkNs(CHUNK_PAGES, 0) + (rest ? this.#chunkNs(rest, 0) : 0);
+    ns += this.#deviceSendNs(deviceBytes);
+    return ns;
+  }
+
+  #deviceSendNs(bytes: number): Ns {
+    const chunk = CHUNK_PAGES * PAGE_BYTES;
+    let ns = 0;
+    for (let left = bytes; left > 0; left -= chunk) ns += this.#chunkNs(0, Math.min(chunk, left));
+    return ns;
+  }
+
+  #charge(t: Ns, bytes: number, pages: number, dur: Ns): void {
+    this.metrics.charge('wire', this.link, t, Math.ceil((bytes * 8) / (this.o.linkGbps * LINK_GOODPUT)));
+    this.metrics.charge('qemu', this.thread, t, Math.min(dur, copyCost(bytes) + pages * THREAD_PER_PAGE_NS));
+    this.#bytesSent += bytes;
+  }
+
+  #setup(): void {
+    const t = this.sched.now;
+    const gib = this.o.memMiB / 1024;
+    let ns = Math.ceil(COSTS.migSetupPerGiB.ns * gib);
+    if (this.vfioSrc && this.vfioDst) {
+      // Source: RUNNING → PRE_COPY and device DMA logging on; destination: opened and put in RESUMING.
+      this.vfioSrc.setState(VFIO_STATE.PRE_COPY);
+      this.vfioDst.setState(VFIO_STATE.RESUMING);
+      ns += COSTS.vfioArc.ns;
+    }
+    this.bitmap.fill();
+    this.metrics.charge('kvm', this.thread, t, ns);
+    this.#phase(`setup: dirty logging on (KVM${this.p.rxLog ? ' + ' + this.p.rxLog : ''}), migration bitmap all set`, t, ns);
+    this.sched.schedule(ns, () => {
+      // The first sync clears what the logs caught before the bitmap was set (ram_init_bitmaps()).
+      this.#advance();
+      this.kvmLog.words.fill(0);
+      this.rxLog?.words.fill(0);
+      if (this.p.failover) this.#unplugPrimary();
+      else this.#startRound();
+    });
+  }
+
+  /** net_failover: QEMU asks the guest to unplug the VF and waits for it (qemu_savevm_wait_unplug) before iterating. */
+  #unplugPrimary(): void {
+    const t0 = this.sched.now;
+    const req = COSTS.failoverUnplugRequest.ns;
+    this.#phase('failover: hot-unplug request for the VF primary (ACPI)', t0, req);
+    this.sched.schedule(req, () => {
+      this.#pathDown(); // the VF driver is being removed: it no longer receives
+      const t1 = this.sched.now;
+      this.#phase('failover: guest removes the VF driver', t1, COSTS.failoverVfRemove.ns);
+      this.sched.schedule(COSTS.failoverVfRemove.ns, () => {
+        const t2 = this.sched.now;
+        this.#phase('failover: net_failover switches to the virtio standby', t2, COSTS.failoverSwitch.ns);
+        this.sched.schedule(COSTS.failoverSwitch.ns, () => {
+          this.#pathUp();
+          this.#startRound();
+        });
+      });
+    });
+  }
+
+  #startRound(): void {
+    this.#cursor = 0;
+    this.#roundBytes = 0;
+    this.#roundSendNs = 0;
+    const round: MigrationRound = { round: this.rounds.length + 1, startMs: msOf(this.sched.now), durationMs: 0, pagesSent: 0, dirtiedDuring: 0, remainingDirty: 0 };
+    this.rounds.push(round);
+    const start = this.sched.now;
+    // VFIO PRE_COPY: the device's initial_bytes go in the first round, its dirty_bytes in later ones.
+    let deviceBytes = 0;
+    if (this.p.vfio) {
+      deviceBytes = round.round === 1 ? VFIO_DEVICE_STATE.initialBytes : this.#deviceDirtyBytes;
+      if (round.round > 1) this.#deviceDirtyBytes = 0;
+      this.#deviceStateBytes += deviceBytes;
+    }
+    this.#sendRound(round, start, deviceBytes);
+  }
+
+  #sendRound(round: MigrationRound, start: Ns, deviceBytes: number): void {
+    const step = (): void => {
+      this.#advance();
+      const t = this.sched.now;
+      if (deviceBytes > 0) {
+        const b = Math.min(deviceBytes, CHUNK_PAGES * PAGE_BYTES);
+        deviceBytes -= b;
+        const dur = this.#chunkNs(0, b);
+        this.#charge(t, b, 0, dur);
+        this.#roundBytes += b;
+        this.#roundSendNs += dur;
+        this.sched.schedule(dur, step);
+        return;
+      }
+      const n = this.#copyPages(CHUNK_PAGES);
+      if (n === 0) {
+        round.durationMs = msOf(t - start);
+        this.#endRound(round);
+        return;
+      }
+      round.pagesSent += n;
+      const bytes = n * (PAGE_BYTES + COSTS.migPageHeaderBytes.ns);
+      const dur = this.#chunkNs(n, 0);
+      this.#charge(t, bytes, n, dur);
+      this.#roundBytes += bytes;
+      this.#roundSendNs += dur;
+      this.sched.schedule(dur, step);
+    };
+    step();
+  }
+
+  /** Take up to `max` marked pages from the bitmap (from the cursor on), copy them to the destination, clear their bits. */
+  #copyPages(max: number): number {
+    const words = this.bitmap.words;
+    const sv = this.src.versions;
+    const dv = this.dst.versions;
+    let wi = this.#cursor;
+    let n = 0;
+    while (n < max && wi < words.length) {
+      let w = words[wi]!;
+      if (w === 0) {
+        wi++;
+        continue;
+      }
+      while (w !== 0 && n < max) {
+        const low = w & -w;
+        const p = wi * 32 + (31 - Math.clz32(low));
+        dv[p] = sv[p]!;
+        w = (w ^ low) >>> 0;
+        n++;
+      }
+      words[wi] = w;
+      if (w === 0) wi++;
+    }
+    this.#cursor = wi;
+    return n;
+  }
+
+  /** Merge every dirty log into the migration bitmap; returns the pages newly marked. */
+  #syncLogs(): number {
+    let added = this.kvmLog.drainInto(this.bitmap);
+    if (this.rxLog) added += this.rxLog.drainInto(this.bitmap);
+    return added;
+  }
+
+  /** The fixed part of the downtime: stopping, the backends' ring bases, the final sync, device state, resume. */
+  #stopFixedNs(deviceBytes: number): Ns {
+    let ns = COSTS.migVcpuStop.ns + Math.ceil(COSTS.migBitmapSyncPerGiB.ns * (this.o.memMiB / 1024));
+    for (const s of this.p.stopExtra) ns += s.ns;
+    if (this.p.vfio) {
+      ns += 2 * COSTS.vfioArc.ns; // PRE_COPY → PRE_COPY_P2P → STOP_COPY
+      ns += Math.ceil((COSTS.vfioStateSavePerMiB.ns * deviceBytes) / MIB);
+      ns += 3 * COSTS.vfioArc.ns; // destination RESUMING → STOP → RUNNING_P2P → RUNNING
+    }
+    ns += this.#deviceSendNs(deviceBytes);
+    ns += COSTS.migDestResume.ns;
+    return ns;
+  }
+
+  #stopDeviceBytes(): number {
+    return this.p.vfio ? VFIO_DEVICE_STATE.stopCopyBytes + this.#deviceDirtyBytes : sumBytes(this.p.stateParts);
+  }
+
+  #endRound(round: MigrationRound): void {
+    const t = this.sched.now;
+    const sync = Math.ceil(COSTS.migBitmapSyncPerGiB.ns * (this.o.memMiB / 1024));
+    this.metrics.charge('kvm', this.thread, t, sync);
+    this.sched.schedule(sync, () => {
+      this.#advance();
+      round.dirtiedDuring = this.#syncLogs();
+      round.remainingDirty = this.bitmap.count();
+      if (this.#roundSendNs > 0) this.#bandwidth = this.#roundBytes / this.#roundSendNs;
+      const remainingBytes = round.remainingDirty * (PAGE_BYTES + COSTS.migPageHeaderBytes.ns);
+      const deviceBytes = this.#stopDeviceBytes();
+      // QEMU: expected downtime = pending / bandwidth. With a dedicated link the measured bandwidth
+      // is the link's goodput, so the chunked transfer time below is that same quotient, exactly.
+      this.#expectedNs = this.#transferNs(round.remainingDirty, 0) + this.#stopFixedNs(deviceBytes);
+      this.trace.emit(t, sync, 'kvm', 'dirty-sync', () => `round ${round.round}: KVM_GET_DIRTY_LOG${this.p.rxLog ? ' + ' + this.p.rxLog : ''}: ${round.dirtiedDuring} pages newly dirty, ${round.remainingDirty} to send (${(remainingBytes / MIB).toFixed(1)} MiB)`);
+      if (this.#expectedNs <= this.o.downtimeLimitMs * 1e6) this.#stopAndCopy(deviceBytes);
+      else if (round.round >= this.o.maxRounds) this.#giveUp(round, deviceBytes);
+      else this.#startRound();
+    });
+  }
+
+  #giveUp(last: MigrationRound, deviceBytes: number): void {
+    this.#outcome = 'not-converged';
+    const o = this.o;
+    const bwMBps = r3((this.#bandwidth * 1e9) / 1e6);
+    const remainingMiB = r3((last.remainingDirty * PAGE_BYTES) / MIB);
+    const fixedMs = msOf(this.#stopFixedNs(deviceBytes));
+    const msg = `Pre-copy did not converge in ${o.maxRounds} rounds: the guest dirties ${o.dirtyMBps} MB/s in a ${o.wssMiB} MiB working set${o.trafficGbps > 0 ? ` (plus ${o.trafficGbps} Gbit/s of received traffic into RX buffers)` : ''} while the link moves ${bwMBps} MB/s; in round ${last.round} ${r3((last.pagesSent * PAGE_BYTES) / MIB)} MiB were sent in ${last.durationMs} ms and ${remainingMiB} MiB were dirty again at its end, so switching over would need ${msOf(this.#expectedNs)} ms of downtime (of which ${fixedMs} ms fixed stop costs) against the ${o.downtimeLimitMs} ms limit.`;
+    this.#reasons = [msg, `What would help: a faster link (linkGbps), a higher downtime limit (downtimeLimitMs, QEMU's downtime-limit), fewer dirty pages (auto-converge throttles the vCPUs; post-copy moves the VM first and fetches pages on demand).`];
+    this.notes.push({ severity: 'warning', code: 'migration-not-converged', message: msg });
+    this.#cancelAt = this.sched.now;
+    this.#phase('migration cancelled: the VM keeps running on the source', this.sched.now, 0);
+    this.#endAt = this.sched.now + this.#tailNs();
+    this.sched.at(this.#endAt, () => this.#end());
+  }
+
+  #stopAndCopy(deviceBytes: number): void {
+    this.#pathDown();
+    this.#vm = 'paused';
+    const t0 = this.sched.now;
+    this.#stopAt = t0;
+    // An assigned NIC nobody quiesces keeps filling the RX buffers the guest had posted.
+    if (this.p.rxWriter === 'device-unlogged') this.#strayDmaLeft = RX_RING;
+    let t = t0;
+    const stopNs = COSTS.migVcpuStop.ns;
+    this.#phase('stop: vm_stop() pauses the vCPUs', t, stopNs);
+    t += stopNs;
+    for (const s of this.p.stopExtra) {
+      this.#phase(s.name, t, s.ns);
+      t += s.ns;
+    }
+    if (this.vfioSrc) {
+      this.vfioSrc.setState(VFIO_STATE.STOP_COPY);
+      this.#phase('VFIO: PRE_COPY → PRE_COPY_P2P → STOP_COPY', t, 2 * COSTS.vfioArc.ns);
+      t += 2 * COSTS.vfioArc.ns;
+    }
+    const sync = Math.ceil(COSTS.migBitmapSyncPerGiB.ns * (this.o.memMiB / 1024));
+    this.metrics.charge('kvm', this.thread, t, sync);
+    this.#phase('final dirty-log sync', t, sync);
+    t += sync;
+    this.sched.at(t, () => {
+      this.#advance();
+      const extra = this.#syncLogs();
+      if (extra > 0) this.notes.push({ severity: 'info', code: 'migration-final-sync', message: `the final sync found ${extra} pages dirtied after the last round's sync` });
+      const pages = this.bitmap.count();
+      this.#stopCopyPages = pages;
+      const start = this.sched.now;
+      const step = (): void => {
+        const n = this.#copyPagesFromStart();
+        if (n === 0) {
+          this.#phase(`stop-and-copy: ${pages} pages`, start, this.sched.now - start);
+          this.#sendDeviceState(deviceBytes);
+          return;
+        }
+        const bytes = n * (PAGE_BYTES + COSTS.migPageHeaderBytes.ns);
+        const dur = this.#chunkNs(n, 0);
+        this.#charge(this.sched.now, bytes, n, dur);
+        this.sched.schedule(dur, step);
+      };
+      this.#cursor = 0;
+      step();
+    });
+  }
+
+  #copyPagesFromStart(): number {
+    return this.#copyPages(CHUNK_PAGES);
+  }
+
+  #sendDeviceState(bytes: number): void {
+    let t = this.sched.now;
+    if (this.p.vfio) {
+      const save = Math.ceil((COSTS.vfioStateSavePerMiB.ns * bytes) / MIB);
+      this.#phase('VFIO: the driver serializes the stopped device into the data_fd', t, save);
+      t += save;
+    }
+    const send = this.#deviceSendNs(bytes);
+    if (bytes > 0) {
+      this.#phase(`device state: ${bytes} bytes`, t, send);
+      this.#chargeDevice(t, bytes);
+    }
+    t += send;
+    this.#deviceStateBytes += bytes;
+    this.#stopBytes = bytes;
+    if (this.vfioSrc && this.vfioDst) {
+      this.vfioSrc.setState(VFIO_STATE.STOP);
+      this.vfioDst.setState(VFIO_STATE.RUNNING);
+      this.#phase('VFIO: destination RESUMING → STOP → RUNNING_P2P → RUNNING', t, 3 * COSTS.vfioArc.ns);
+      t += 3 * COSTS.vfioArc.ns;
+    }
+    this.#phase('destination loads the state and resumes the vCPUs', t, COSTS.migDestResume.ns);
+    t += COSTS.migDestResume.ns;
+    this.sched.at(t, () => this.#resume());
+  }
+
+  #chargeDevice(t: Ns, bytes: number): void {
+    const chunk = CHUNK_PAGES * PAGE_BYTES;
+    for (let left = bytes; left > 0; left -= chunk) {
+      const b = Math.min(chunk, left);
+      const dur = this.#chunkNs(0, b);
+      this.#charge(t, b, 0, dur);
+      t += dur;
+    }
+  }
+
+  #resume(): void {
+    this.#advance();
+    this.#mismatched = countMismatched(this.src, this.dst);
+    this.#vm = 'destination';
+    this.#resumeAt = this.sched.now;
+    const a = this.p.announce;
+    this.#phase(a.name, this.sched.now, a.ns);
+    this.sched.schedule(a.ns, () => {
+      this.#pathUp();
+      if (this.p.failover) this.#replugPrimary();
+      else this.#afterSwitch();
+    });
+  }
+
+  /** Failover on the destination: a VF is hot-plugged and probed while traffic runs on virtio, then enslaved as primary. */
+  #replugPrimary(): void {
+    const t = this.sched.now;
+    this.#phase('failover: a VF is hot-plugged on the destination and probed (traffic on virtio meanwhile)', t, COSTS.failoverReplug.ns);
+    this.sched.schedule(COSTS.failoverReplug.ns, () => {
+      this.#pathDown();
+      this.#phase('failover: net_failover makes the new VF the active primary', this.sched.now, COSTS.failoverSwitch.ns);
+      this.sched.schedule(COSTS.failoverSwitch.ns, () => {
+        this.#pathUp();
+        this.#afterSwitch();
+      });
+    });
+  }
+
+  #afterSwitch(): void {
+    this.#endAt = this.sched.now + this.#tailNs();
+    this.sched.at(this.#endAt, () => this.#end());
+  }
+
+  /** Keep traffic running a little after the end so the series shows it flowing again. */
+  #tailNs(): Ns {
+    return Math.max(20 * TICK_NS, Math.round(this.sched.now / 20 / TICK_NS) * TICK_NS);
+  }
+
+  #end(): void {
+    this.#advance();
+    this.sched.halt();
+  }
+
+  #finish(): MigrationRun {
+    const o = this.o;
+    const completed = this.#outcome === 'completed';
+    if (completed && this.#resumeAt > 0) {
+      const down = this.#resumeAt - this.#stopAt;
+      if (this.#mismatched > 0) {
+        this.notes.push({ severity: 'error', code: 'migration-pages-mismatched', message: `${this.#mismatched} destination pages differ from the source at switch-over: ${this.p.rxLog ? 'a write escaped the dirty logs' : 'the NIC wrote them by DMA after they were copied, and no dirty log saw it'}; the guest resumes on corrupted memory.` });
+      }
+      if (down > o.downtimeLimitMs * 1e6) this.notes.push({ severity: 'warning', code: 'migration-downtime-over-limit', message: `downtime ${msOf(down)} ms exceeded the ${o.downtimeLimitMs} ms limit` });
+      if (!this.p.migratable) this.notes.push({ severity: 'warning', code: 'migration-device-state-lost', message: 'the assigned NIC\'s state was not transferred: the destination device starts from reset and the frames in its rings are lost.' });
+      this.notes.push({ severity: 'info', code: 'migration-completed', message: `completed in ${this.rounds.length} pre-copy round(s); downtime ${msOf(down)} ms (expected ${msOf(this.#expectedNs)} ms, limit ${o.downtimeLimitMs} ms); ${this.#stopCopyPages} pages in stop-and-copy.` });
+    }
+    const downtimeNs = completed && this.#resumeAt > 0 ? this.#resumeAt - this.#stopAt : 0;
+    const loggers = ['KVM dirty log'];
+    if (this.p.rxLog) loggers.push(this.p.rxLog);
+    const parts = this.p.vfio
+      ? [{ name: 'PRE_COPY initial_bytes + dirty_bytes (vfio_precopy_info)', bytes: this.#deviceStateBytes - (completed ? this.#stopDeviceBytesSent() : 0) }, { name: 'STOP_COPY remainder', bytes: completed ? this.#stopDeviceBytesSent() : 0 }]
+      : this.p.stateParts;
+    const report: MigrationReport = {
+      model: o.model,
+      outcome: this.#outcome,
+      reasons: this.#reasons,
+      rounds: this.rounds,
+      totalMs: completed ? msOf(this.#resumeAt) : this.#outcome === 'refused' ? 0 : msOf(this.#cancelAt),
+      downtimeMs: msOf(downtimeNs),
+      outageMs: msOf(this.#outageNs + (this.#downSince !== undefined ? this.sched.now - this.#downSince : 0)),
+      transferredMiB: r3(this.#bytesSent / MIB),
+      deviceStateBytes: this.#deviceStateBytes,
+      pagesMismatched: this.#mismatched,
+      events: this.sched.events,
+      diagnostics: this.notes,
+      expectedDowntimeMs: msOf(this.#expectedNs),
+      bandwidthMBps: r3(this.#bandwidth * 1e3),
+      stopCopyPages: this.#stopCopyPages,
+      dirtyLoggers: this.#outcome === 'refused' ? [] : loggers,
+      deviceStateParts: parts,
+      phases: this.phases,
+      vfioArcs: [...(this.vfioSrc?.arcs ?? []), ...(this.vfioDst?.arcs ?? [])],
+      framesLost: this.#framesLost,
+    };
+    return { report, sched: this.sched, metrics: this.metrics, trace: this.trace, diagnostics: this.diagnostics };
+  }
+
+  #stopDeviceBytesSent(): number {
+    return this.#stopBytes;
+  }
+}

@@ -1,0 +1,79 @@
+/** Live migration (lab-engine/migration/): per-model outcomes, the scenario's metrics block, bad options. */
+import { describe, expect, it } from 'vitest';
+import { runMigration, runScenario, MIGRATION_DEFAULTS, MigrationOptionError, type MigrationModel } from '../../lab-engine/index.ts';
+
+const SMALL = { memMiB: 1024, wssMiB: 128 } as const;
+const MIGRATING: MigrationModel[] = ['emulation', 'virtio-qemu', 'vhost-net', 'vhost-user', 'failover', 'vfio-migration'];
+
+describe('runMigration per model', () => {
+  for (const model of MIGRATING) {
+    it(`${model}: completes with every destination page equal to the source's and the dirty logs it needs`, () => {
+      const r = runMigration({ model, ...SMALL });
+      expect(r.outcome).toBe('completed');
+      expect(r.pagesMismatched).toBe(0);
+      expect(r.rounds.length).toBeGreaterThanOrEqual(1);
+      expect(r.rounds[0]!.pagesSent).toBe((SMALL.memMiB * 1024) / 4); // round 1 sends every page
+      expect(r.downtimeMs).toBeGreaterThan(0);
+      expect(r.downtimeMs).toBeLessThanOrEqual(r.totalMs);
+      expect(r.outageMs).toBeGreaterThanOrEqual(r.downtimeMs);
+      expect(r.transferredMiB).toBeGreaterThan(SMALL.memMiB);
+      expect(r.deviceStateBytes).toBeGreaterThan(0);
+      expect(r.dirtyLoggers[0]).toBe('KVM dirty log');
+      expect(r.dirtyLoggers.length).toBe(2);
+      expect(r.events).toBeGreaterThan(r.rounds[0]!.pagesSent / 128);
+    });
+  }
+
+  it('the emulated e1000 carries its whole register file (full_mac_state) and virtio only its rings and config', () => {
+    const e = runMigration({ model: 'emulation', ...SMALL });
+    const v = runMigration({ model: 'virtio-qemu', ...SMALL });
+    expect(e.deviceStateBytes).toBeGreaterThan(128 * 1024);
+    expect(v.deviceStateBytes).toBeLessThan(4096);
+    expect(v.deviceStateParts.some((p) => /last_avail_idx/.test(p.name))).toBe(true);
+    expect(e.deviceStateParts.some((p) => /hw\/e1000\/regs\.ts/.test(p.name))).toBe(true);
+  });
+
+  it('vhost backends pay for VHOST_GET_VRING_BASE while stopped; vhost-user more than vhost-net', () => {
+    const q = runMigration({ model: 'virtio-qemu', ...SMALL, dirtyMBps: 0, trafficGbps: 0 });
+    const k = runMigration({ model: 'vhost-net', ...SMALL, dirtyMBps: 0, trafficGbps: 0 });
+    const u = runMigration({ model: 'vhost-user', ...SMALL, dirtyMBps: 0, trafficGbps: 0 });
+    expect(k.downtimeMs).toBeGreaterThan(q.downtimeMs);
+    expect(u.downtimeMs).toBeGreaterThan(k.downtimeMs);
+    expect(k.phases.some((p) => /VHOST_GET_VRING_BASE/.test(p.name))).toBe(true);
+  });
+
+  it('the migrate scenario carries the migration block and shows the traffic stalling (drops) during the outage', () => {
+    const r = runScenario('migrate', { params: { model: 'vhost-net', memMiB: 1024, wssMiB: 128 } });
+    const m = r.metrics.migration!;
+    expect(m.outcome).toBe('completed');
+    expect(m.downtimeMs).toBeGreaterThan(0);
+    expect(m.rounds.length).toBeGreaterThan(0);
+    expect('diagnostics' in m).toBe(false);
+    expect(r.metrics.counters.drops).toBe(m.framesLost);
+    expect(r.metrics.counters.drops).toBeGreaterThan(0);
+    expect(r.metrics.counters.packetsRx).toBeGreaterThan(0);
+    expect(r.metrics.derived.bottleneck).toBe('migration link');
+    expect(r.diagnostics.some((d) => d.code === 'migration-completed')).toBe(true);
+    expect(r.metrics.params['model']).toBe('vhost-net');
+  });
+
+  it('the scenario defaults are the contract defaults', () => {
+    const r = runScenario('migrate', { params: { memMiB: 1024, wssMiB: 128 } });
+    expect(r.metrics.migration!.model).toBe('virtio-qemu');
+    expect(MIGRATION_DEFAULTS).toMatchObject({ memMiB: 4096, dirtyMBps: 200, wssMiB: 512, linkGbps: 10, downtimeLimitMs: 300, maxRounds: 30, trafficGbps: 1 });
+  });
+});
+
+describe('bad options', () => {
+  it('names the option and its range, and runs nothing', () => {
+    expect(() => runMigration({ model: 'vhost-net', memMiB: 8 })).toThrow(/memMiB must be an integer in \[16, 65536\], got 8/);
+    expect(() => runMigration({ model: 'vhost-net', linkGbps: 0 })).toThrow(MigrationOptionError);
+    expect(() => runMigration({ model: 'vhost-net', memMiB: 256 })).toThrow(/wssMiB \(512\) cannot exceed memMiB \(256\)/);
+    expect(() => runMigration({ model: 'nope' as MigrationModel })).toThrow(/model must be one of/);
+    expect(() => runMigration({ model: 'vhost-net', dirtyMbps: 3 } as never)).toThrow(/unknown migration option 'dirtyMbps'/);
+    expect(() => runMigration({ model: 'vhost-net', seed: -1 })).toThrow(/seed/);
+    expect(() => runScenario('migrate', { params: { model: 'vhost-net', trafficGbps: -1 } })).toThrow(/trafficGbps must be a number in \[0, 100\]/);
+    expect(() => runScenario('migrate', { params: { linkgbps: 1 } })).toThrow(/has no parameter 'linkgbps'/);
+    expect(() => runScenario('migrate', { packets: 10 })).toThrow(/no packet count/);
+  });
+});
