@@ -5,7 +5,7 @@
  * `timeout` / `crashed` outcome and a fresh worker runs the remaining seeds. Learners never share
  * a worker: every call starts its own.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { SeedOutcome } from '../labs/types.ts';
 import { seedWorkerUrl, workerEnv } from './worker-script.ts';
 import type { SeedJob } from './seed-worker.ts';
@@ -38,7 +38,8 @@ async function runInOneWorker(job: SeedJob, limitMs: number, heapMb: number, onO
     const out: SeedOutcome[] = [];
     let current = 0;
     let settled = false;
-    const w = new Worker(url, { workerData: job, env: workerEnv(), resourceLimits: { maxOldGenerationSizeMb: heapMb }, stdout: true, stderr: true });
+    const { port1, port2 } = new MessageChannel();
+    const w = new Worker(url, { workerData: { ...job, port: port2 }, transferList: [port2], env: workerEnv(), resourceLimits: { maxOldGenerationSizeMb: heapMb }, stdout: true, stderr: true });
     // Learner console output is not the grader's: drained, not shown.
     w.stdout.resume();
     w.stderr.resume();
@@ -47,6 +48,7 @@ async function runInOneWorker(job: SeedJob, limitMs: number, heapMb: number, onO
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      port1.close();
       void w.terminate();
       if (err) reject(err);
       else resolve(out);
@@ -57,26 +59,36 @@ async function runInOneWorker(job: SeedJob, limitMs: number, heapMb: number, onO
       onOutcome();
       finish();
     };
-    w.on('message', (m: WorkerMessage) => {
+    const onMessage = (m: WorkerMessage) => {
       if (settled) return;
-      if (m.type === 'start') {
+      // Strictly in order: a start for the next seed, then its outcome (for that seed).
+      if (m.type === 'start' && m.index === out.length) {
         current = m.index;
         clearTimeout(timer);
         timer = setTimeout(() => stop({ seed: job.seeds[current]!, kind: 'timeout', limitMs }), limitMs);
-      } else if (m.type === 'outcome') {
+      } else if (m.type === 'outcome' && m.index === out.length && m.index === current && m.outcome?.seed === job.seeds[m.index]) {
         clearTimeout(timer);
         out.push(m.outcome);
         onOutcome();
         current = m.index + 1;
-      } else if (m.type === 'done') finish();
-      else finish(new Error(m.message));
-    });
+      } else if (m.type === 'done' && out.length === job.seeds.length) finish();
+      else if (m.type === 'error') finish(new Error(m.message));
+    };
+    port1.on('message', onMessage);
+    // The worker's 'error' / 'exit' events can overtake messages still queued on the port:
+    // deliver those first, so outcomes already computed are kept and the right seed is blamed.
+    const drain = () => {
+      if (settled) return;
+      for (let q = receiveMessageOnPort(port1); q && !settled; q = receiveMessageOnPort(port1)) onMessage(q.message as WorkerMessage);
+    };
     w.on('error', (e: Error & { code?: string }) => {
+      drain();
       const seed = job.seeds[current]!;
       if (e.code === 'ERR_WORKER_OUT_OF_MEMORY') stop({ seed, kind: 'crashed', reason: 'out-of-memory', message: `heap limit ${heapMb} MB` });
       else stop({ seed, kind: 'crashed', reason: 'worker-died', message: e.message });
     });
     w.on('exit', (code) => {
+      drain();
       // Exiting before 'done' (e.g. learner code called process.exit) kills the seed it was on.
       if (out.length < job.seeds.length) stop({ seed: job.seeds[current]!, kind: 'crashed', reason: 'worker-died', message: `the runner exited with code ${code}` });
       else finish();

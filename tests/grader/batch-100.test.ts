@@ -23,6 +23,8 @@ describe('a 100-submission batch', () => {
     expect(progress.length).toBeGreaterThanOrEqual(10);
     expect(progress.at(-1)).toBe('graded 100/100 (100%)');
     console.log(`100-submission batch: ${(r.ms / 1000).toFixed(1)} s`);
-    expect(r.ms).toBeLessThan(60_000);
-  }, 120_000);
+    // Measured on the 2-core build machine: 12 s idle, 46 s with four other jobs loading it
+    // (load average 8). The bound catches a regression (e.g. a worker per seed), not noise.
+    expect(r.ms).toBeLessThan(90_000);
+  }, 180_000);
 });

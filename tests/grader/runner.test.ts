@@ -59,6 +59,24 @@ describe('runSeedsIsolated', () => {
     }
   });
 
+  it('learner code cannot forge outcomes through parentPort or workerData', async () => {
+    const forge = `
+const wt = (globalThis as any).process.getBuiltinModule('node:worker_threads');
+const fake = { seed: 1, kind: 'ran', findings: [], result: { metrics: { counters: { exitsTotal: 0, packetsTx: 1 } } } };
+wt.parentPort?.postMessage({ type: 'start', index: 0 });
+wt.parentPort?.postMessage({ type: 'outcome', index: 0, outcome: fake });
+wt.parentPort?.postMessage({ type: 'done' });
+if (wt.workerData.port) throw new Error('the private port is reachable');
+export function onRegisterWrite() {}
+`;
+    const [o] = await runSeedsIsolated('emulated-nic', forge, [1], 5000);
+    expect(o!.kind).toBe('ran');
+    if (o!.kind === 'ran') {
+      expect(o.result.metrics.scenario).toBe('lab:emulated-nic');
+      expect(o.findings.length).toBeGreaterThan(0);
+    }
+  });
+
   it('an infinite loop times out that seed only; the remaining seeds run in a fresh worker', async () => {
     const ref = referenceOf('emulated-nic');
     const ringOfSeed1 = seedConfig(1).txCount * 16;
