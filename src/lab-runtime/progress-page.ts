@@ -82,9 +82,19 @@ function fillData(): void {
   }
 }
 
+/** The name and id inputs, unless the learner is typing in them. */
+function fillIdentity(): void {
+  const me = store.loadIdentity();
+  for (const [sel, v] of [['#identity-name', me?.name ?? ''], ['#identity-id', me?.id ?? '']] as const) {
+    const input = document.querySelector<HTMLInputElement>(sel);
+    if (input && document.activeElement !== input) input.value = v;
+  }
+}
+
 function refresh(): void {
   fillLabs();
   fillData();
+  fillIdentity();
   window.dispatchEvent(new Event('iovlab:progress'));
 }
 
@@ -135,6 +145,16 @@ function setup(): void {
     };
     reader.onerror = () => say(message, 'error', [`“${file.name}” could not be read; nothing was changed.`]);
     reader.readAsText(file);
+  });
+
+  const idForm = q<HTMLFormElement>('[data-identity]');
+  const idName = q<HTMLInputElement>('#identity-name');
+  const idId = q<HTMLInputElement>('#identity-id');
+  const idMsg = q<HTMLElement>('[data-identity-msg]');
+  idForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    idMsg.textContent = store.saveIdentity(idName.value, idId.value) ? 'Saved.' : 'Not saved: the browser refused (storage full?).';
+    fillData();
   });
 
   const dialog = q<HTMLDialogElement>('[data-erase-dialog]');

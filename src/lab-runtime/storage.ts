@@ -11,7 +11,7 @@
  * - the progress summary nav.js reads (`iovlab:v1:progress`) is merged, never overwritten.
  * Pure logic over a Storage-like object, so tests run it against a Map.
  */
-import type { Submission } from '../../lab-engine/grader/submission.ts';
+import { SUBMISSION_SCHEMA, parseSubmission, type Submission } from '../../lab-engine/grader/submission.ts';
 import { migrate, type KV, type MigrationReport } from './migrations.ts';
 import {
   BACKUP_PREFIX,
@@ -306,7 +306,12 @@ export class Store {
   /** The submission of the best Grade (schema 2; older ones were migrated at start-up). */
   loadSubmission(labId: string): Submission | undefined {
     const r = this.load(keys.submission(labId), kinds.submission);
-    return r.state === 'ok' && r.value.schema === 'iovlab.submission/2' ? r.value : undefined;
+    if (r.state !== 'ok') return undefined;
+    if (r.value.schema === SUBMISSION_SCHEMA) return r.value;
+    // A schema-1 record that arrived after the migration ran (e.g. the About page's raw import):
+    // read it the way the CLI does.
+    const p = parseSubmission(JSON.stringify(r.value));
+    return p.ok ? p.submission : undefined;
   }
 
   loadHistory(labId: string): RunHistory | undefined {

@@ -159,6 +159,15 @@ describe('storage: best score and progress', () => {
   });
 });
 
+describe('storage: submissions', () => {
+  it('reads a schema-1 submission that arrived after the migration as the CLI would', () => {
+    const mem = new MemStorage(Infinity, { 'iovlab:meta': '{"schema":2}', [keys.submission('l')]: JSON.stringify({ schema: 'iovlab.submission/1', lab: 'l', code: 'c', seeds: [4, 5], mode: 'grade', results: null }) });
+    const st = new Store(mem);
+    st.startup();
+    expect(st.loadSubmission('l')).toMatchObject({ schema: 'iovlab.submission/2', lab: 'l', code: 'c', seeds: [4, 5], student: { name: '', id: '' } });
+  });
+});
+
 describe('storage: identity and run history', () => {
   it('remembers the name and student id course-wide, trimmed', () => {
     const mem = new MemStorage();
