@@ -33,6 +33,8 @@ export const CHUNK_PAGES = 128;
 export const TICK_NS: Ns = 1_000_000;
 /** TCP goodput share of a 1500-MTU Ethernet link: 1,448 payload bytes per 1,538 on the wire (CALIBRATION C16 [D]). */
 export const LINK_GOODPUT = 1448 / 1538;
+/** After the VM runs on the destination (or the migration is cancelled) its traffic is followed this long. */
+const TAIL_NS: Ns = 1_000_000_000;
 /** Received frames: 1518 B (1538 B on the wire), into 2 KiB RX buffers of a 256-entry ring (two buffers per page). */
 const FRAME_BYTES = 1518;
 const FRAME_WIRE_BYTES = 1538;
@@ -465,7 +467,8 @@ class Migration {
     const remainingMiB = r3((last.remainingDirty * PAGE_BYTES) / MIB);
     const fixedMs = msOf(this.#stopFixedNs(deviceBytes));
     const msg = `Pre-copy did not converge in ${o.maxRounds} rounds: the guest dirties ${o.dirtyMBps} MB/s in a ${o.wssMiB} MiB working set${o.trafficGbps > 0 ? ` (plus ${o.trafficGbps} Gbit/s of received traffic into RX buffers)` : ''} while the link moves ${bwMBps} MB/s; in round ${last.round} ${r3((last.pagesSent * PAGE_BYTES) / MIB)} MiB were sent in ${last.durationMs} ms and ${remainingMiB} MiB were dirty again at its end, so switching over would need ${msOf(this.#expectedNs)} ms of downtime (of which ${fixedMs} ms fixed stop costs) against the ${o.downtimeLimitMs} ms limit.`;
-    this.#reasons = [msg, `What would help: a faster link (linkGbps), a higher downtime limit (downtimeLimitMs, QEMU's downtime-limit), fewer dirty pages (auto-converge throttles the vCPUs; post-copy moves the VM first and fetches pages on demand).`];
+    const fixedOver = fixedMs > o.downtimeLimitMs;
+    this.#reasons = [msg, ...(fixedOver ? [`The fixed stop costs alone (${fixedMs} ms: vCPU stop, dirty-log sync, ${this.p.vfio ? 'device FSM arcs and state, ' : 'device state, '}resume) exceed the ${o.downtimeLimitMs} ms limit: no amount of pre-copy can fit it.`] : []), `What would help: a faster link (linkGbps), a higher downtime limit (downtimeLimitMs, QEMU's downtime-limit), fewer dirty pages (auto-converge throttles the vCPUs; post-copy moves the VM first and fetches pages on demand).`];
     this.notes.push({ severity: 'warning', code: 'migration-not-converged', message: msg });
     this.#cancelAt = this.sched.now;
     this.#phase('migration cancelled: the VM keeps running on the source', this.sched.now, 0);
@@ -596,7 +599,7 @@ class Migration {
 
   /** Keep traffic running a little after the end so the series shows it flowing again. */
   #tailNs(): Ns {
-    return Math.max(20 * TICK_NS, Math.round(this.sched.now / 20 / TICK_NS) * TICK_NS);
+    return Math.max(TAIL_NS, Math.round(this.sched.now / 20 / TICK_NS) * TICK_NS);
   }
 
   #end(): void {

@@ -65,10 +65,11 @@ export function modelProfile(model: MigrationModel): ModelProfile {
 /** Why QEMU refuses to migrate a VM with an assigned NIC or plain VF (CALIBRATION §4, four reasons). */
 export function refusalReasons(model: MigrationModel): string[] {
   const what = model === 'sriov-vf' ? 'The VF' : 'The assigned NIC';
+  const it = what === 'The VF' ? 'the VF' : 'the NIC';
   return [
-    `${what} writes received frames into guest memory by DMA, which bypasses the CPU: neither KVM's dirty log (EPT dirty bits / PML) nor any other log sees those writes, so pages already copied would silently go stale on the destination.`,
-    `${what}'s internal state (ring heads, in-flight descriptors, MAC/VLAN filters, firmware context) lives inside the hardware and is opaque to QEMU: without a VFIO migration driver there is no way to read it out and load it into another device.`,
-    `The IOMMU mappings pin all of guest RAM on the source, and the destination would need an identical device (same model, firmware and ${model === 'sriov-vf' ? 'VF configuration on its PF' : 'configuration'}) assigned the same way before the VM could resume there.`,
-    `Interrupt routing is host-specific: the IRTEs and posted-interrupt descriptors that deliver ${what === 'The VF' ? 'the VF' : 'the NIC'}'s MSI-X vectors to the VM's vCPUs would have to be rebuilt on the destination's IOMMU while the device is live.`,
+    `Device DMA bypasses dirty tracking: ${it} writes received frames into guest memory by DMA, without the CPU, so neither KVM's dirty log (EPT dirty bits / PML) nor any other log sees those writes and pages already copied would silently go stale on the destination.`,
+    `Device state is opaque: ${it}'s ring heads, in-flight descriptors, MAC/VLAN filters and firmware context live inside the hardware; without a VFIO migration driver QEMU cannot read them out or load them into another device.`,
+    `Pinned memory and an identical device: the IOMMU mappings pin all of guest RAM on the source, and the destination would need an identical device (same model, firmware and ${model === 'sriov-vf' ? 'VF configuration on its PF' : 'configuration'}) assigned the same way before the VM could resume there.`,
+    `Interrupt routing is per host: the IRTEs and posted-interrupt descriptors that deliver ${it}'s MSI-X vectors to the VM's vCPUs belong to the source's IOMMU and would have to be rebuilt on the destination while the device is live.`,
   ];
 }

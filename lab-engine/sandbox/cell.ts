@@ -61,6 +61,28 @@ export const CELL_API_DTS = `declare module 'iovlab' {
       utilization: Record<string, number>; bottleneck: string;
     };
     latency: { count: number; meanNs: number; p50Ns: number; p90Ns: number; p99Ns: number; maxNs: number } | null;
+    /** Time series in buckets of bucketNs from the window's start (t[i] = start of bucket i, ns). */
+    series: {
+      bucketNs: number; t: number[]; throughputGbps: number[]; mpps: number[];
+      exitsPerSec: Partial<Record<'EXTERNAL_INTERRUPT' | 'HLT' | 'IO_INSTRUCTION' | 'APIC_ACCESS' | 'EOI_INDUCED' | 'EPT_MISCONFIG' | 'MSR_WRITE' | 'VMCALL', number[]>>;
+      cpu: Record<Context, number[]>;
+    };
+    /** Live migration (scenario 'migrate' only). Times in ms of virtual time, sizes in MiB or bytes. */
+    migration?: {
+      model: 'emulation' | 'virtio-qemu' | 'vhost-net' | 'vhost-user' | 'passthrough' | 'sriov-vf' | 'failover' | 'vfio-migration';
+      outcome: 'completed' | 'refused' | 'not-converged';
+      /** Refusal: the four reasons; not-converged: the diagnosis with its numbers. */
+      reasons: string[];
+      rounds: { round: number; startMs: number; durationMs: number; pagesSent: number; dirtiedDuring: number; remainingDirty: number }[];
+      totalMs: number; downtimeMs: number; outageMs: number; transferredMiB: number; deviceStateBytes: number;
+      /** Destination pages that differ from the source at switch-over (0 unless a write was not logged). */
+      pagesMismatched: number;
+      events: number; expectedDowntimeMs: number; bandwidthMBps: number; stopCopyPages: number; framesLost: number;
+      dirtyLoggers: string[];
+      deviceStateParts: { name: string; bytes: number }[];
+      phases: { name: string; startMs: number; durationMs: number }[];
+      vfioArcs: string[];
+    };
   }
   export interface ScenarioInfo { id: string; title: string; description: string; params: Record<string, number | string | boolean>; defaults: { packets: number; size: number } }
   export interface PlotSpec {
