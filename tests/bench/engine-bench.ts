@@ -59,6 +59,10 @@ export function engineFigures(): EngineFigure[] {
   cases.push(['sriov-ovs-offload 4 VMs, 64 flows, 1518 B × 8000', 'sriov-ovs-offload', { packets: 8_000 }]);
   for (const vms of [1, 8, 64]) cases.push([`sriov-tx ${vms} VM(s) 1518 B × 20000`, 'sriov-tx', { vms, size: 1518, packets: 20_000, params: vms > 63 ? { nic: 'xl710' } : {} }]);
   cases.push(['sriov-tx hairpin 8 VMs 1518 B × 20000', 'sriov-tx', { vms: 8, size: 1518, packets: 20_000, params: { hairpin: true } }]);
+  // Live migration: each model at the defaults (4 GiB, 200 MB/s dirtied, 10 Gbit/s), a run that does not converge, and a 64 GiB guest.
+  for (const model of ['emulation', 'vhost-net', 'failover', 'vfio-migration']) cases.push([`migrate ${model} 4 GiB`, 'migrate', { params: { model } }]);
+  cases.push(['migrate vhost-net 1 GiB not converging (500 MB/s, 1 Gbit/s, 30 rounds)', 'migrate', { params: { model: 'vhost-net', memMiB: 1024, wssMiB: 256, dirtyMBps: 500, linkGbps: 1 } }]);
+  cases.push(['migrate vhost-net 64 GiB', 'migrate', { params: { model: 'vhost-net', memMiB: 65536 } }]);
   runScenario('emulation-tx', { packets: 2000 }); // warm up the JIT
   runScenario('passthrough-tx', { packets: 2000 });
   runScenario('virtio-tx', { packets: 2000 });
@@ -73,7 +77,10 @@ export function engineFigures(): EngineFigure[] {
     const wall = median(times);
     const m = r.metrics;
     const packets = m.counters.packetsTx + m.counters.packetsRx + m.counters.transactions;
-    const simRate = m.derived.mpps > 0
+    const mig = m.migration;
+    const simRate = mig
+      ? ` → ${mig.outcome}, ${mig.rounds.length} rounds, downtime ${mig.downtimeMs} ms, ${Math.round(mig.totalMs) / 1000} s simulated`
+      : m.derived.mpps > 0
       ? ` → ${m.derived.mpps} Mpps simulated`
       : m.counters.transactions > 0 ? ` → ${Math.round(m.counters.transactions / (m.windowNs / 1e9))} transactions/s simulated` : '';
     out.push({
