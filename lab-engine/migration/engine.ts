@@ -291,6 +291,7 @@ class Migration {
   }
 
   #charge(t: Ns, bytes: number, pages: number, dur: Ns): void {
+    this.trace.emit(t, dur, 'wire', pages > 0 ? 'page-chunk' : 'device-state-chunk', () => (pages > 0 ? `${pages} pages (${bytes} B with headers) to the destination` : `${bytes} B of device state`));
     this.metrics.charge('wire', this.link, t, Math.ceil((bytes * 8) / (this.o.linkGbps * LINK_GOODPUT)));
     this.metrics.charge('qemu', this.thread, t, Math.min(dur, copyCost(bytes) + pages * THREAD_PER_PAGE_NS));
     this.#bytesSent += bytes;
@@ -472,8 +473,9 @@ class Migration {
     this.notes.push({ severity: 'warning', code: 'migration-not-converged', message: msg });
     this.#cancelAt = this.sched.now;
     this.#phase('migration cancelled: the VM keeps running on the source', this.sched.now, 0);
-    this.#endAt = this.sched.now + this.#tailNs();
-    this.sched.at(this.#endAt, () => this.#end());
+    // Failover: QEMU re-plugs the primary it unplugged (failover_replug_primary), on the source.
+    if (this.p.failover) this.#replugPrimary('source');
+    else this.#afterSwitch();
   }
 
   #stopAndCopy(deviceBytes: number): void {
@@ -573,15 +575,15 @@ class Migration {
     this.#phase(a.name, this.sched.now, a.ns);
     this.sched.schedule(a.ns, () => {
       this.#pathUp();
-      if (this.p.failover) this.#replugPrimary();
+      if (this.p.failover) this.#replugPrimary('destination');
       else this.#afterSwitch();
     });
   }
 
-  /** Failover on the destination: a VF is hot-plugged and probed while traffic runs on virtio, then enslaved as primary. */
-  #replugPrimary(): void {
+  /** Failover: a VF is hot-plugged (on the destination, or back on the source after a cancel) and probed while traffic runs on virtio, then enslaved as primary. */
+  #replugPrimary(where: 'destination' | 'source'): void {
     const t = this.sched.now;
-    this.#phase('failover: a VF is hot-plugged on the destination and probed (traffic on virtio meanwhile)', t, COSTS.failoverReplug.ns);
+    this.#phase(`failover: a VF is hot-plugged on the ${where} and probed (traffic on virtio meanwhile)`, t, COSTS.failoverReplug.ns);
     this.sched.schedule(COSTS.failoverReplug.ns, () => {
       this.#pathDown();
       this.#phase('failover: net_failover makes the new VF the active primary', this.sched.now, COSTS.failoverSwitch.ns);

@@ -64,6 +64,46 @@ describe('runMigration per model', () => {
   });
 });
 
+describe('scale and edge cases', () => {
+  it('a 64 GiB guest migrates with a bounded number of events (one per 128-page chunk and per 1 ms step)', () => {
+    const r = runMigration({ model: 'vhost-net', memMiB: 65536 });
+    expect(r.outcome).toBe('completed');
+    expect(r.rounds[0]!.pagesSent).toBe(16 * 1024 * 1024);
+    expect(r.pagesMismatched).toBe(0);
+    // 16 Mi pages / 128 per chunk = 131072 chunk events in round 1, about one step per ms of ~60 s, a few more rounds.
+    expect(r.events).toBeGreaterThan(131072);
+    expect(r.events).toBeLessThan(300_000);
+  });
+
+  it('a failover migration that does not converge gives the VF back on the source, and the guest keeps its memory', () => {
+    const r = runMigration({ model: 'failover', memMiB: 512, wssMiB: 256, dirtyMBps: 500, linkGbps: 1, maxRounds: 3 });
+    expect(r.outcome).toBe('not-converged');
+    expect(r.downtimeMs).toBe(0);
+    expect(r.phases.map((p) => p.name).join('\n')).toMatch(/cancelled[\s\S]*hot-plugged on the source[\s\S]*active primary/);
+    expect(r.outageMs).toBeGreaterThan(30); // the VF's removal and the switches still cost the traffic
+  });
+
+  it('a link faster than the migration thread can copy leaves the thread as the bottleneck', () => {
+    const r = runScenario('migrate', { params: { model: 'vhost-net', memMiB: 1024, wssMiB: 128, linkGbps: 400 } });
+    expect(r.metrics.derived.bottleneck).toBe('migration thread');
+    expect(r.metrics.migration!.bandwidthMBps).toBeLessThan(400e3 / 8);
+  });
+
+  it('the trace shows the chunks on the link and the phases of the migration thread', () => {
+    const r = runScenario('migrate', { params: { model: 'vhost-net', memMiB: 256, wssMiB: 64 } });
+    expect(r.trace.some((e) => e.kind === 'page-chunk' && e.lane === 'wire' && e.dur > 0)).toBe(true);
+    expect(r.trace.some((e) => e.kind === 'migration-phase' && /setup/.test(e.label))).toBe(true);
+  });
+
+  it('no traffic and no dirtying: one round, a stop-and-copy of nothing but the device state', () => {
+    const r = runMigration({ model: 'virtio-qemu', memMiB: 256, wssMiB: 0, dirtyMBps: 0, trafficGbps: 0 });
+    expect(r.rounds.length).toBe(1);
+    expect(r.stopCopyPages).toBe(0);
+    expect(r.framesLost).toBe(0);
+    expect(r.pagesMismatched).toBe(0);
+  });
+});
+
 describe('bad options', () => {
   it('names the option and its range, and runs nothing', () => {
     expect(() => runMigration({ model: 'vhost-net', memMiB: 8 })).toThrow(/memMiB must be an integer in \[16, 65536\], got 8/);
