@@ -77,6 +77,22 @@ function fillData(): void {
         h('span', { class: 'backup-when' }, `${when(b.at)}, ${b.bytes.toLocaleString()} characters`),
         ' ',
         h('button', { type: 'button', class: 'button button-quiet button-small', 'data-action': 'download-backup', onclick: () => downloadText(name, raw, raw.trimStart().startsWith('{') ? 'application/json' : 'text/plain') }, 'Download'),
+        ' ',
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'button button-quiet button-small',
+            'data-action': 'delete-backup',
+            onclick: () => {
+              // Backups take room in the browser's storage; deleting one is the learner's call.
+              if (!window.confirm(`Delete this backup (${b.what})? Download it first if you may need it.`)) return;
+              store.remove(b.key);
+              fillData();
+            },
+          },
+          'Delete',
+        ),
       ),
     );
   }

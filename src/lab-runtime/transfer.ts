@@ -41,10 +41,16 @@ export interface ProgressExport {
 export function buildExport(store: Store, at: Date = new Date(store.now())): ProgressExport {
   const entries: ExportEntry[] = [];
   for (const key of store.listKeys()) {
+    // A run marker belongs to this browser's open page: elsewhere it would report a false crash.
+    if (isRunMarker(key)) continue;
     const value = store.read(key);
     if (value !== null) entries.push({ key, value, backup: key.startsWith(BACKUP_PREFIX) });
   }
   return { schema: EXPORT_SCHEMA, engineVersion: ENGINE_VERSION, storageSchema: CURRENT_SCHEMA, exportedAt: at.toISOString(), entries };
+}
+
+function isRunMarker(key: string): boolean {
+  return /^iovlab:v1:lab:[^:]+:running$/.test(key);
 }
 
 export function exportFileName(at: Date): string {
@@ -108,6 +114,7 @@ export function parseExport(text: string, byteLength = text.length): ParsedExpor
     if (!kind.valid(v)) return { ok: false, error: `the file holds damaged data for ${describeKey(k)} (not a valid ${kind.name}); nothing was imported` };
   }
   entries.delete(META_KEY);
+  for (const k of [...entries.keys()]) if (isRunMarker(k)) entries.delete(k);
   return { ok: true, entries, fromSchema: typeof schema === 'string' ? `${schema}, storage schema ${from}` : String(from), migrated, exportedAt: typeof data['exportedAt'] === 'string' ? data['exportedAt'] : '' };
 }
 

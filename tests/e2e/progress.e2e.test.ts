@@ -156,6 +156,13 @@ describe('progress from file://', () => {
     const summary = await page.evaluate(() => JSON.parse(localStorage.getItem('iovlab:v1:progress')!));
     expect(summary.labs).toEqual({ 'emulated-nic': { bestScore: 40, maxScore: 100, completed: false } });
     await expect(page.locator('[data-backups] li[data-backup]').count()).resolves.toBe(1);
+    // Deleting a backup asks first.
+    page.once('dialog', (d) => void d.dismiss());
+    await page.locator('[data-action="delete-backup"]').click();
+    await expect(page.locator('[data-backups] li[data-backup]').count()).resolves.toBe(1);
+    page.once('dialog', (d) => void d.accept());
+    await page.locator('[data-action="delete-backup"]').click();
+    await expect(page.locator('[data-backups] li[data-backup]').count()).resolves.toBe(0);
     expect(log.errors).toEqual([]);
     await page.context().close();
   });

@@ -37,6 +37,15 @@ describe('export', () => {
     }
     expect(e.entries.filter((x) => x.backup)).toHaveLength(1);
   });
+
+  it('leaves out the marker of a run in progress (it would report a false crash in another browser)', () => {
+    const { st } = learner();
+    st.markRunning('emulated-nic', { mode: 'run', seed: 1, at: 1 });
+    expect(buildExport(st).entries.map((x) => x.key)).not.toContain('iovlab:v1:lab:emulated-nic:running');
+    const legacy = JSON.stringify({ schema: 'iovlab.export/1', keys: { 'iovlab:v1:lab:emulated-nic:running': '{"mode":"run","seed":1}' } });
+    const p = parseExport(legacy);
+    expect(p.ok && [...p.entries.keys()]).toEqual([]);
+  });
 });
 
 describe('import', () => {
