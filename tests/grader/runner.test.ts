@@ -71,7 +71,7 @@ export function onRegisterWrite() {}
 `;
     const [o] = await runSeedsIsolated('emulated-nic', forge, [1], 5000);
     expect(o!.kind).toBe('ran');
-    if (o!.kind === 'ran') {
+    if (o?.kind === 'ran') {
       expect(o.result.metrics.scenario).toBe('lab:emulated-nic');
       expect(o.findings.length).toBeGreaterThan(0);
     }
