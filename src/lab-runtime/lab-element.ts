@@ -237,7 +237,7 @@ export class IovLab extends HTMLElement {
     } else {
       this.saver.enabled = false;
       this.saver.show('paused', 'Saving paused');
-      this.notice('error', 'Your saved code for this lab could not be read, and there was no room to keep a copy, so saving is paused to leave it untouched. Copy your code elsewhere before freeing browser storage.');
+      this.notice('error', 'Your saved code for this lab could not be read here (there was no room to keep a copy, or a newer version of the course wrote it), so saving is paused to leave it untouched. Copy your code elsewhere before freeing browser storage.');
     }
   }
 

@@ -12,7 +12,7 @@
  * Pure logic over a Storage-like object, so tests run it against a Map.
  */
 import { SUBMISSION_SCHEMA, parseSubmission, type Submission } from '../../lab-engine/grader/submission.ts';
-import { migrate, type KV, type MigrationReport } from './migrations.ts';
+import { CURRENT_SCHEMA, migrate, storedSchema, type KV, type MigrationReport } from './migrations.ts';
 import {
   BACKUP_PREFIX,
   IDENTITY_KEY,
@@ -81,6 +81,8 @@ export class Store {
   /** Keys whose stored text was damaged and could not be backed up: never overwritten. */
   private readonly frozen = new Set<string>();
   private started: StartupReport | undefined;
+  /** The stored data comes from a newer course (storage schema above ours). */
+  private future = false;
 
   constructor(storage: StorageLike | null, now: () => number = () => Date.now()) {
     this.storage = storage;
@@ -168,7 +170,11 @@ export class Store {
     if (this.started) return this.started;
     let migration: MigrationReport;
     if (!this.available) migration = { ok: true, from: 0, to: 0, steps: [] };
-    else {
+    else if (storedSchema(this.kv()) > CURRENT_SCHEMA) {
+      // Written by a newer course: records this page does not know are not damage. Touch nothing.
+      this.future = true;
+      migration = migrate(this.kv());
+    } else {
       // Recover first, so migrations read valid records only.
       this.recoverAll();
       try {
@@ -212,6 +218,11 @@ export class Store {
       parsed = undefined;
     }
     if (parsed !== undefined && kind.valid(parsed)) return { state: 'ok', value: parsed };
+    if (this.future) {
+      // Not ours to judge (a newer course wrote it): never backed up, rewritten or removed.
+      this.frozen.add(key);
+      return { state: 'corrupt', raw, backupKey: null };
+    }
     const what = describeKey(key);
     const backupKey = this.backup(key, raw);
     if (backupKey === null) {

@@ -60,11 +60,17 @@ describe('storage migrations', () => {
   });
 
   it('leave data from a newer course untouched and say so', () => {
-    const mem = new MemStorage(Infinity, { ...v1Data(), 'iovlab:meta': '{"schema":9}' });
+    const future = JSON.stringify({ schema: 'iovlab.code/3', text: 'a newer record shape' });
+    const mem = new MemStorage(Infinity, { ...v1Data(), 'iovlab:meta': '{"schema":9}', 'iovlab:v1:lab:vhost-poll:code': future });
     const before = mem.snapshot();
-    const r = new Store(mem).startup();
+    const st = new Store(mem);
+    const r = st.startup();
     expect(r.migration).toMatchObject({ ok: false, from: 9 });
     expect(r.migration.ok ? '' : r.migration.error).toContain('newer version of the course');
+    expect(r.recovered).toEqual([]);
+    // A record this page does not understand is not damage: no backup, no rewrite, and saving over it is refused.
+    expect(st.loadCode('lab', 'vhost-poll')).toEqual({ state: 'corrupt', raw: future, backupKey: null });
+    expect(st.saveCode('lab', 'vhost-poll', 'x', 'v')).toBe(false);
     expect(mem.snapshot()).toEqual(before);
   });
 
