@@ -26,6 +26,7 @@ import { modelProfile, refusalReasons, type ModelProfile } from './models.ts';
 import { sumBytes, VFIO_DEVICE_STATE } from './device-state.ts';
 import type { MigrationOptions, MigrationPhase, MigrationReport, MigrationRound } from './types.ts';
 import { VFIO_STATE, VfioMigrationDevice } from './vfio-fsm.ts';
+import { GuestActivity, RX_POOL_PAGES, RX_RING } from './workload.ts';
 
 /** Pages per send: QEMU multifd's packet of 512 KiB (MULTIFD_PACKET_SIZE) [R]; one scheduler event each. */
 export const CHUNK_PAGES = 128;
@@ -35,11 +36,6 @@ export const TICK_NS: Ns = 1_000_000;
 export const LINK_GOODPUT = 1448 / 1538;
 /** After the VM runs on the destination (or the migration is cancelled) its traffic is followed this long. */
 const TAIL_NS: Ns = 1_000_000_000;
-/** Received frames: 1518 B (1538 B on the wire), into 2 KiB RX buffers of a 256-entry ring (two buffers per page). */
-const FRAME_BYTES = 1518;
-const FRAME_WIRE_BYTES = 1538;
-const RX_RING = 256;
-const RX_POOL_PAGES = RX_RING / 2;
 /** Per-page work of the migration thread besides the copy: find the bit, build the header, queue the iovec [E]. */
 const THREAD_PER_PAGE_NS: Ns = 100;
 const GIB = 1024 * 1024 * 1024;
@@ -77,27 +73,9 @@ class Migration {
   readonly kvmLog: DirtyBitmap;
   /** The RX writer's log (undefined: the writes are not logged). */
   readonly rxLog: DirtyBitmap | undefined;
-  readonly wssStart: number;
-  readonly wssPages: number;
-  readonly rxBase: number;
   readonly link: ResourceSlot;
   readonly thread: ResourceSlot;
-  readonly workRng: Rng;
-
-  // Workload and traffic state.
-  #lastAdvance: Ns = 0;
-  #writeCarry = 0;
-  #nextFrame = 0;
-  readonly #frameGapNs: number;
-  #rxPos = 0;
-  /** Where the guest runs: 'source' → 'paused' → 'destination'. */
-  #vm: 'source' | 'paused' | 'destination' = 'source';
-  #downSince: Ns | undefined;
-  #outageNs: Ns = 0;
-  #framesLost = 0;
-  /** Device DMA after the vCPUs stopped (an assigned NIC QEMU cannot quiesce fills its free RX buffers). */
-  #strayDmaLeft = 0;
-  #deviceDirtyBytes = 0;
+  readonly work: GuestActivity;
 
   // Migration state.
   readonly rounds: MigrationRound[] = [];
@@ -127,7 +105,6 @@ class Migration {
     this.o = o;
     this.p = modelProfile(o.model);
     this.rng = new Rng(o.seed);
-    this.workRng = this.rng.fork('guest-workload');
     this.pages = Math.floor((o.memMiB * MIB) / PAGE_BYTES);
     // The guest has run for a while: every page holds data (version 1); the destination is empty.
     this.src = new PageStore(this.pages, 1);
@@ -135,11 +112,15 @@ class Migration {
     this.bitmap = new DirtyBitmap(this.pages);
     this.kvmLog = new DirtyBitmap(this.pages);
     this.rxLog = this.p.rxWriter === 'device-unlogged' ? undefined : new DirtyBitmap(this.pages);
-    this.wssPages = Math.min(this.pages, Math.max(o.dirtyMBps > 0 ? 1 : 0, Math.floor((o.wssMiB * MIB) / PAGE_BYTES)));
+    const wssPages = Math.min(this.pages, Math.max(o.dirtyMBps > 0 ? 1 : 0, Math.floor((o.wssMiB * MIB) / PAGE_BYTES)));
     const place = this.rng.fork('layout');
-    this.wssStart = place.int(0, this.pages - this.wssPages);
-    this.rxBase = place.int(0, this.pages - RX_POOL_PAGES - 1);
-    this.#frameGapNs = o.trafficGbps > 0 ? (FRAME_WIRE_BYTES * 8) / o.trafficGbps : Number.POSITIVE_INFINITY;
+    const wssStart = place.int(0, this.pages - wssPages);
+    const rxBase = place.int(0, this.pages - RX_POOL_PAGES - 1);
+    this.work = new GuestActivity({
+      src: this.src, kvmLog: this.kvmLog, rxLog: this.rxLog, wssStart, wssPages, rxBase,
+      dirtyMBps: o.dirtyMBps, trafficGbps: o.trafficGbps, rng: this.rng.fork('guest-workload'), metrics: this.metrics,
+      deviceDirtyState: this.p.vfio,
+    });
     this.link = this.metrics.resource('migration link');
     this.thread = this.metrics.resource('migration thread');
     if (this.p.vfio) {
@@ -166,97 +147,22 @@ class Migration {
     return this.#finish();
   }
 
-  // ── Workload: the guest's writes and the received traffic ────────────────────────────────────
-
+  /** The workload steps every TICK_NS (and at every state change, through #advance). */
   #tick(): void {
     this.#advance();
     if (this.sched.now < this.#endAt || this.#endAt === 0) this.sched.schedule(TICK_NS, () => this.#tick());
   }
 
-  /** Apply the guest's writes and the traffic of [last advance, now). Called on every tick and every state change. */
   #advance(): void {
-    const now = this.sched.now;
-    const from = this.#lastAdvance;
-    if (now <= from) return;
-    this.#lastAdvance = now;
-    if (this.#vm === 'source') this.#guestWrites(now - from);
-    this.#traffic(from, now);
-  }
-
-  #guestWrites(dt: Ns): void {
-    if (this.o.dirtyMBps <= 0 || this.wssPages === 0) return;
-    const want = this.#writeCarry + (dt * this.o.dirtyMBps * 1e-3) / PAGE_BYTES;
-    const n = Math.floor(want);
-    this.#writeCarry = want - n;
-    const v = this.src.versions;
-    const log = this.kvmLog.words;
-    const base = this.wssStart;
-    const span = this.wssPages;
-    // One draw from the run's seeded stream per step, then an inlined xorshift32 (Marsaglia) for
-    // the step's page picks: the same pages for the same seed, a few ns per write.
-    let x = this.workRng.u32() | 1;
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      const p = base + Math.floor(((x >>> 0) / 4294967296) * span);
-      v[p] = (v[p]! + 1) >>> 0;
-      log[p >>> 5]! |= 1 << (p & 31);
-    }
-  }
-
-  /** Frames that arrived in [from, to): delivered into RX buffers, or lost while the VM is unreachable. */
-  #traffic(from: Ns, to: Ns): void {
-    if (!Number.isFinite(this.#frameGapNs)) return;
-    const gap = this.#frameGapNs;
-    const first = this.#nextFrame;
-    const end = Math.ceil(to / gap);
-    if (end <= first) return;
-    this.#nextFrame = end;
-    const up = this.#downSince === undefined;
-    const n = end - first;
-    if (!up) {
-      this.#framesLost += n;
-      this.metrics.count(to, 'drops', n);
-      if (this.#vm === 'paused' && this.#strayDmaLeft > 0) this.#rxWrites(Math.min(n, this.#strayDmaLeft), true);
-      return;
-    }
-    for (let k = first; k < end; k++) this.metrics.delivered(Math.max(from, Math.floor(k * gap)), FRAME_BYTES, 'rx');
-    if (this.#vm === 'source') this.#rxWrites(n, false);
-  }
-
-  /** `n` frames written into the RX ring's buffers (and the ring's used/descriptor page) by the backend or the device. */
-  #rxWrites(n: number, stray: boolean): void {
-    const v = this.src.versions;
-    const log = this.rxLog;
-    const buffers = Math.min(n, RX_RING);
-    const touch = (p: number): void => {
-      v[p] = (v[p]! + 1) >>> 0;
-      if (log) log.set(p);
-    };
-    let lastPage = -1;
-    for (let i = 0; i < buffers; i++) {
-      const page = this.rxBase + 1 + (((this.#rxPos + i) % RX_RING) >> 1);
-      if (page !== lastPage) touch(page);
-      lastPage = page;
-    }
-    this.#rxPos = (this.#rxPos + n) % RX_RING;
-    touch(this.rxBase); // used ring / descriptor write-back page
-    if (stray) this.#strayDmaLeft -= n;
-    if (this.p.vfio) this.#deviceDirtyBytes = Math.min(VFIO_DEVICE_STATE.dirtyBytesCap, this.#deviceDirtyBytes + n * VFIO_DEVICE_STATE.dirtyBytesPerFrame);
+    this.work.advance(this.sched.now);
   }
 
   #pathDown(): void {
-    this.#advance();
-    if (this.#downSince === undefined) this.#downSince = this.sched.now;
+    this.work.pathDown(this.sched.now);
   }
 
   #pathUp(): void {
-    this.#advance();
-    if (this.#downSince !== undefined) {
-      this.#outageNs += this.sched.now - this.#downSince;
-      this.#downSince = undefined;
-    }
+    this.work.pathUp(this.sched.now);
   }
 
   // ── The migration thread ─────────────────────────────────────────────────────────────────────
@@ -350,8 +256,8 @@ class Migration {
     // VFIO PRE_COPY: the device's initial_bytes go in the first round, its dirty_bytes in later ones.
     let deviceBytes = 0;
     if (this.p.vfio) {
-      deviceBytes = round.round === 1 ? VFIO_DEVICE_STATE.initialBytes : this.#deviceDirtyBytes;
-      if (round.round > 1) this.#deviceDirtyBytes = 0;
+      deviceBytes = round.round === 1 ? VFIO_DEVICE_STATE.initialBytes : this.work.deviceDirtyBytes;
+      if (round.round > 1) this.work.deviceDirtyBytes = 0;
       this.#deviceStateBytes += deviceBytes;
     }
     this.#sendRound(round, start, deviceBytes);
@@ -437,7 +343,7 @@ class Migration {
   }
 
   #stopDeviceBytes(): number {
-    return this.p.vfio ? VFIO_DEVICE_STATE.stopCopyBytes + this.#deviceDirtyBytes : sumBytes(this.p.stateParts);
+    return this.p.vfio ? VFIO_DEVICE_STATE.stopCopyBytes + this.work.deviceDirtyBytes : sumBytes(this.p.stateParts);
   }
 
   #endRound(round: MigrationRound): void {
@@ -479,12 +385,11 @@ class Migration {
   }
 
   #stopAndCopy(deviceBytes: number): void {
-    this.#pathDown();
-    this.#vm = 'paused';
     const t0 = this.sched.now;
-    this.#stopAt = t0;
+    this.#pathDown();
     // An assigned NIC nobody quiesces keeps filling the RX buffers the guest had posted.
-    if (this.p.rxWriter === 'device-unlogged') this.#strayDmaLeft = RX_RING;
+    this.work.pause(t0, this.p.rxWriter === 'device-unlogged' ? RX_RING : 0);
+    this.#stopAt = t0;
     let t = t0;
     const stopNs = COSTS.migVcpuStop.ns;
     this.#phase('stop: vm_stop() pauses the vCPUs', t, stopNs);
@@ -569,7 +474,7 @@ class Migration {
   #resume(): void {
     this.#advance();
     this.#mismatched = countMismatched(this.src, this.dst);
-    this.#vm = 'destination';
+    this.work.resumeOnDestination(this.sched.now);
     this.#resumeAt = this.sched.now;
     const a = this.p.announce;
     this.#phase(a.name, this.sched.now, a.ns);
@@ -634,7 +539,7 @@ class Migration {
       rounds: this.rounds,
       totalMs: completed ? msOf(this.#resumeAt) : this.#outcome === 'refused' ? 0 : msOf(this.#cancelAt),
       downtimeMs: msOf(downtimeNs),
-      outageMs: msOf(this.#outageNs + (this.#downSince !== undefined ? this.sched.now - this.#downSince : 0)),
+      outageMs: msOf(this.work.outageNs(this.sched.now)),
       transferredMiB: r3(this.#bytesSent / MIB),
       deviceStateBytes: this.#deviceStateBytes,
       pagesMismatched: this.#mismatched,
@@ -647,7 +552,7 @@ class Migration {
       deviceStateParts: parts,
       phases: this.phases,
       vfioArcs: [...(this.vfioSrc?.arcs ?? []), ...(this.vfioDst?.arcs ?? [])],
-      framesLost: this.#framesLost,
+      framesLost: this.work.framesLost,
     };
     return { report, sched: this.sched, metrics: this.metrics, trace: this.trace, diagnostics: this.diagnostics };
   }
