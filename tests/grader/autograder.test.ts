@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { unzipSync, strFromU8 } from 'fflate';
-import { getLabInfo } from '../../lab-engine/index.ts';
+import { getLabInfo, listLabs } from '../../lab-engine/index.ts';
 import { saltedSeeds } from '../../lab-engine/node/hidden-seeds.ts';
 import { browserSubmission, cli, forged, parseCsv, referenceOf, ROOT, tmp } from './kit.ts';
 
@@ -175,4 +175,19 @@ describe('run_autograder on a fake /autograder', () => {
     expect(forgot.extra_data.iovlab.seeds).toEqual(a);
     expect(existsSync(join(root, 'source', 'grader', 'config.json'))).toBe(false);
   });
+});
+
+describe('every lab of the registry', () => {
+  it('packages without its reference, and the reference gets full marks through run_autograder', () => {
+    for (const l of listLabs()) {
+      const p = pack('--lab', l.id);
+      expect(p.code, `${l.id}: ${p.err}`).toBe(0);
+      for (const [name, bytes] of Object.entries(p.zip)) expect(strFromU8(bytes).includes(MARKER), `${l.id} ${name}`).toBe(false);
+      const root = fakeTree(p.zip);
+      writeFileSync(join(root, 'submission', 'solution.ts'), referenceOf(l.id));
+      const { results } = runAutograder(root);
+      expect(results.score, l.id).toBe(l.maxScore);
+      expect(results.tests).toHaveLength(l.checks.length);
+    }
+  }, 180_000);
 });

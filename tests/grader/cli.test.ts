@@ -49,6 +49,7 @@ describe('grade', () => {
     const dir = tmp();
     const bad = join(dir, 'bad.ts');
     writeFileSync(bad, 'export function onRegisterWrite(dev {\n');
+    writeFileSync(join(dir, 'notes.txt'), 'hello');
     const cases: [string[], RegExp][] = [
       [['grade', '--lab', 'emulated-nic', join(dir, 'missing.ts')], /no such file or folder/],
       [['grade', '--lab', 'no-such-lab', REF], /unknown lab 'no-such-lab'/],
@@ -56,6 +57,9 @@ describe('grade', () => {
       [['grade', '--lab', 'emulated-nic', bad], /Syntax error: .*line 1/],
       [['grade', '--lab', 'emulated-nic', REF, '--colour'], /unknown option --colour/],
       [['frobnicate'], /unknown command/],
+      [['grade', '--lab', 'emulated-nic', REF, '--jobs', '0'], /--jobs must be at least 1/],
+      [['grade', '--lab', 'emulated-nic', dir, '--json', '-'], /--json is for one file/],
+      [['grade', '--lab', 'emulated-nic', join(dir, 'notes.txt')], /notes\.txt: not a submission \(\.json or \.ts\)/],
     ];
     for (const [args, msg] of cases) {
       const r = cli(...args);
