@@ -13,6 +13,24 @@
  *     device state sent, the destination resumes and announces itself.
  * The source and destination RAM are page-version arrays, so at switch-over the engine checks
  * page by page that the destination holds what the source holds.
+ *
+ * Deviations (what QEMU does → what we do → why that is fine here):
+ * - QEMU sends a zero page as a header only (RAM_SAVE_FLAG_ZERO) → every page holds data (the
+ *   guest has run a while) → round 1 is then a full copy, as for a busy guest; idle RAM would
+ *   only shorten round 1, not the downtime.
+ * - QEMU's estimate is pending bytes / bandwidth, the fixed stop costs not included, so it can
+ *   overshoot the limit → ours adds them (vm_stop, final sync, GET_VRING_BASE, device state,
+ *   resume) → 'completed' then means downtime ≤ limit, which lessons and labs can rely on.
+ * - QEMU measures bandwidth over ~100 ms windows → per round → with a dedicated migration link
+ *   both are the link's goodput (C16's 1448/1538).
+ * - QEMU iterates until it converges or is cancelled (or throttles: auto-converge; or switches to
+ *   post-copy) → maxRounds stands for the operator's timeout → 'not-converged' with a diagnosis.
+ * - Real workloads dirty memory unevenly → uniformly at random over the working set → still
+ *   shows the effect that matters: a hot set re-dirties pages already queued.
+ * - The guest's writes of a 1 ms step land at its end or at the next state change, whichever
+ *   comes first; the migration thread never looks at memory in between, so nothing is missed.
+ * - No multifd channels, compression or XBZRLE; one migration thread, its copy work
+ *   (COSTS.copyPer64B) the limit only above ~60 Gbit/s links.
  */
 import { COSTS, copyCost } from '../sim/costs.ts';
 import { MetricsRecorder, type ResourceSlot } from '../sim/metrics.ts';
