@@ -58,7 +58,7 @@ export async function browserFigures(dist: string): Promise<string[]> {
     out.push(`lab Grade (reference, public + fresh seeds): median ${Math.round(median(grades))} ms of [${grades.map(Math.round).join(', ')}]`);
 
     // The labs after L1: Run → chart and Grade with their references (plain editor).
-    for (const id of ['virtio-backend', 'vhost-poll', 'iommu-assign', 'sriov-pf']) {
+    for (const id of ['virtio-backend', 'vhost-poll', 'iommu-assign', 'sriov-pf', 'choose-io-model']) {
       const ref = readFileSync(new URL(`../../lab-engine/labs/${id}/reference.ts`, import.meta.url), 'utf8');
       const lp = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       await lp.goto(server.url + pageWith(dist, `data-lab="${id}"`) + '?editor=plain');

@@ -1,5 +1,5 @@
 /**
- * The labs after L1 (virtio-backend in L2, vhost-poll in L3, iommu-assign in L4, sriov-pf in L5) in a real browser,
+ * The labs after L1 (virtio-backend in L2, vhost-poll in L3, iommu-assign in L4, sriov-pf in L5, choose-io-model in L6) in a real browser,
  * on the unzipped release opened from file://: Run draws the charts with the same trace as Node, the
  * reference scores full marks on Check, and a partial solution gets exactly the score and check
  * statuses that `npm run grade` gives it. The shipped files carry neither lab's reference.
@@ -47,6 +47,12 @@ const LABS: LabCase[] = [
     reference: read('lab-engine/labs/sriov-pf/reference.ts'),
     // Anti-spoofing left off: the spoofing and cross-VLAN checks fail, the rest pass.
     partial: (ref) => ref.replace('sw.setSpoofCheck(t.vf, true);', 'sw.setSpoofCheck(t.vf, false);'),
+  },
+  {
+    id: 'choose-io-model',
+    reference: read('lab-engine/labs/choose-io-model/reference.ts'),
+    // The trading VM on virtio with QEMU's backend: everything fits and migrates, its p99 does not.
+    partial: (ref) => ref.replace("else place(t, 'vhost-user', byRoom(alive), { guestPmd: true, pollingCores: 1 });", "else place(t, 'virtio-qemu', byRoom(alive));"),
   },
 ];
 

@@ -112,7 +112,7 @@ describe('runner Worker build ≡ lab-engine in Node', () => {
   });
 });
 
-describe.each(['virtio-backend', 'vhost-poll', 'iommu-assign', 'sriov-pf'])('runner Worker build ≡ lab-engine in Node: %s', (lab) => {
+describe.each(['virtio-backend', 'vhost-poll', 'iommu-assign', 'sriov-pf', 'choose-io-model'])('runner Worker build ≡ lab-engine in Node: %s', (lab) => {
   const labInfo = getLabInfo(lab)!;
   const reference = readFileSync(join(ROOT, `lab-engine/labs/${lab}/reference.ts`), 'utf8');
   it('reference and starter: same outcomes, trace hashes and grade on the public seeds', async () => {

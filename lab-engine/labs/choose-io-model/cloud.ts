@@ -19,7 +19,7 @@ export interface HostNic {
   model: '82599' | 'xl710';
   ports: number;
   portGbps: number;
-  /** VFs one port can give (the driver's limit: ixgbe max_vfs 63; i40e 64). */
+  /** VFs one port gives: what the operator enabled, at most the driver's limit (ixgbe 63, i40e 64). */
   maxVfsPerPort: number;
 }
 
@@ -78,7 +78,9 @@ export function cloudFor(seed: number): Cloud {
   // possibly without (IOMMU off, or on with SR-IOV off in the firmware).
   const noSriov = rng.int(0, 3); // 3 = every host has SR-IOV
   const hosts: Host[] = [0, 1, 2].map((i) => {
-    const nic = { ...(rng.chance(1, 4) ? NICS.xl710 : NICS['82599']) };
+    const base = rng.chance(1, 4) ? NICS.xl710 : NICS['82599'];
+    // The VFs the operator had the PF driver create (ixgbe max_vfs / i40e sriov_numvfs), up to the NIC's limit.
+    const nic = { ...base, maxVfsPerPort: rng.pick([16, 32, base.maxVfsPerPort]) };
     const cores = rng.pick([56, 64, 72, 80]);
     const off = i === noSriov;
     const iommu = !off || rng.chance(1, 2);
@@ -95,8 +97,8 @@ export function cloudFor(seed: number): Cloud {
   const nMig = rng.int(1, 2);
   for (let i = 0; i < nMig; i++) {
     tenants.push({
-      id: `erp-${i + 1}`, kind: 'migratable', vms: rng.int(1, 3), vcpus: 2, memMiB: rng.pick([2048, 4096, 8192]),
-      dirtyMBps: rng.int(40, 400), wssMiB: rng.pick([256, 512, 1024]), gbpsPerVm: rng.int(2, 8) / 10, outageBudgetMs: rng.int(300, 900), mustMigrate: true,
+      id: `erp-${i + 1}`, kind: 'migratable', vms: rng.int(1, 3), vcpus: 2, memMiB: rng.pick([2048, 4096]),
+      dirtyMBps: rng.int(40, 400), wssMiB: rng.pick([256, 512, 1024]), gbpsPerVm: rng.int(2, 8) / 10, outageBudgetMs: rng.int(80, 250), mustMigrate: true,
     });
   }
   return {

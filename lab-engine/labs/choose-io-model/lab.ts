@@ -59,7 +59,7 @@ export const CHECKS: CheckInfo[] = [
   { number: 6, id: 'cpu', name: 'Every host keeps its CPU headroom at peak (vCPUs + host I/O threads + polling cores)', points: 10, parents: [2], kind: 'performance' },
   { number: 7, id: 'migrate', name: 'Maintenance: every VM on the drained host and every migratable VM live-migrates, with no page differing', points: 15, parents: [2], kind: 'correctness' },
   { number: 8, id: 'outage', name: 'Maintenance: each migration\'s network outage within its tenant\'s budget', points: 10, parents: [7], kind: 'performance' },
-  { number: 9, id: 'afternoon', name: 'Afternoon on the new placement: it still fits, keeps the headroom and meets every SLO', points: 10, parents: [7], kind: 'performance' },
+  { number: 9, id: 'afternoon', name: 'Afternoon on the new placement: it still fits, and the moved VMs and the hosts that took them keep their SLOs and headroom', points: 10, parents: [7], kind: 'performance' },
 ];
 
 const PUBLIC_SEEDS = [1, 2, 3];
@@ -234,8 +234,12 @@ export function evaluate(day: DayRuns): Finding[] {
   for (const p of day.fit) f('fit', p.code, p.data);
   if (!day.morning) return out;
 
-  const slo = (phase: PhaseRun, name: string, route: (check: string) => string): void => {
+  // The afternoon reports what the moves changed (a group that stayed put was judged in the morning
+  // and measures the same): the moved groups and the hosts that received them.
+  const slo = (phase: PhaseRun, name: string, route: (check: string) => string, only?: ReadonlySet<Group>): void => {
+    const hosts = only ? new Set([...only].map((g) => g.host)) : undefined;
     for (const g of phase.groups) {
+      if (only && !only.has(g)) continue;
       const m = phase.measured.get(g)!;
       const t = g.tenant;
       const at = `${g.vms > 1 ? `${g.vms} VMs` : 'VM'} on ${g.host.id} (${g.model}${g.guestPmd ? ', guest PMD' : ''})`;
@@ -246,7 +250,7 @@ export function evaluate(day: DayRuns): Finding[] {
       }
     }
     for (const h of day.cloud.hosts) {
-      if (!phase.groups.some((g) => g.host === h)) continue;
+      if (!phase.groups.some((g) => g.host === h) || (hosts && !hosts.has(h))) continue;
       const u = hostUse(h, phase);
       if (u.idle < day.cloud.cpuHeadroom) f(route('cpu'), 'cm-headroom', { phase: name, host: h.id, cores: h.cores, vcpus: u.vcpus, polling: u.polling, io: u.io.toFixed(2), idle: `${(u.idle * 100).toFixed(1)} %`, want: Math.round(day.cloud.cpuHeadroom * 100) });
     }
@@ -258,7 +262,6 @@ export function evaluate(day: DayRuns): Finding[] {
     const who = { tenant: g.tenant.id, vms: g.vms, model: g.model, from: g.host.id, why: mg.why === 'drained' ? `${g.host.id} is drained at noon` : `${g.tenant.id} must be migratable` };
     if (mg.missing === 'no-destination') f('migrate', 'cm-no-destination', who);
     else if (mg.missing === 'to-drained') f('migrate', 'cm-to-drained', { ...who, to: g.migrateTo!.id });
-    else if (mg.missing === 'unavailable') f('migrate', 'cm-refused', { ...who, reason: 'the migration engine is not available yet' });
     else {
       const r = mg.report!;
       if (r.outcome === 'refused') f('migrate', 'cm-refused', { ...who, reason: r.reasons[0] ?? 'the migration was refused' });
@@ -268,6 +271,9 @@ export function evaluate(day: DayRuns): Finding[] {
     }
   }
   for (const p of day.afternoonFit) f('afternoon', p.code, p.data);
-  if (day.afternoon) slo(day.afternoon, 'afternoon', () => 'afternoon');
+  if (day.afternoon) {
+    const stayed = new Set(day.morning.groups);
+    slo(day.afternoon, 'afternoon', () => 'afternoon', new Set(day.afternoon.groups.filter((g) => !stayed.has(g))));
+  }
   return out;
 }

@@ -7,12 +7,7 @@
  * (same memory, workload and traffic), so one run per group stands for each of them; they go one
  * after another over the migration link.
  */
-/** The fields of lab-engine/migration's MigrationReport the lab reads (the shared contract). */
-interface MigrationReport { outcome: 'completed' | 'refused' | 'not-converged'; reasons: string[]; rounds: unknown[]; totalMs: number; downtimeMs: number; outageMs: number; pagesMismatched: number }
-
-// TEMPORARY until lab-engine/migration/index.ts (helper C) lands: no migration runs; every VM
-// that must move is reported as not migrated ('unavailable'). Replaced by runMigration().
-const runMigration = (opts: Record<string, unknown>): MigrationReport | undefined => void opts as undefined;
+import { runMigration, type MigrationReport } from '../../migration/index.ts';
 import type { Cloud } from './cloud.ts';
 import type { Group } from './plan.ts';
 
@@ -21,7 +16,7 @@ export interface GroupMigration {
   /** Why the VMs must move: their host is drained, or the tenant must be migratable. */
   why: 'drained' | 'must-migrate';
   /** No run: no destination, or the destination is the drained host. */
-  missing?: 'no-destination' | 'to-drained' | 'unavailable';
+  missing?: 'no-destination' | 'to-drained';
   report?: MigrationReport;
 }
 
@@ -54,8 +49,7 @@ export function runMaintenance(cloud: Cloud, groups: Group[], seed: number): Gro
       trafficGbps: t.gbpsPerVm,
       ...(g.downtimeLimitMs !== undefined ? { downtimeLimitMs: g.downtimeLimitMs } : {}),
     });
-    if (!report) out.push({ group: g, why, missing: 'unavailable' });
-    else out.push({ group: g, why, report });
+    out.push({ group: g, why, report });
   }
   return out;
 }

@@ -14,6 +14,7 @@ import type { RunResult } from '../../sim/types.ts';
 import type { Group } from './plan.ts';
 
 export const TRADING_PACKETS = 150;
+/** Frames of a shared-port run: 60 a VM, at least STREAM_PACKETS, at most this. */
 export const WEB_PACKETS = 3000;
 export const STREAM_PACKETS = 600;
 const FRAME = 1518;
@@ -40,7 +41,7 @@ function streamSpec(g: Group): Spec {
   const together = g.vms > 1 && (g.model === 'sriov-vf' || g.model === 'failover' || g.model === 'vhost-net');
   if (together) {
     const mode = g.model === 'vhost-net' ? 'vhost-net' : 'sriov';
-    return { id: 'sriov-rx', packets: WEB_PACKETS, size: FRAME, vms: g.vms, params: { mode, nic: g.host.nic.model, wireGbps: port, offeredGbps: per * g.vms }, perVm: 1, share: g.vms, offered: per * g.vms };
+    return { id: 'sriov-rx', packets: Math.min(WEB_PACKETS, Math.max(STREAM_PACKETS, 60 * g.vms)), size: FRAME, vms: g.vms, params: { mode, nic: g.host.nic.model, wireGbps: port, offeredGbps: per * g.vms }, perVm: 1, share: g.vms, offered: per * g.vms };
   }
   switch (g.model) {
     case 'emulation':

@@ -39,21 +39,22 @@ export function plan(cloud: Cloud): Plan {
     if (vf) l.vfs[port]! -= vms;
   };
 
-  /** Place `vms` VMs of `t` with `model` on the hosts in `order`, split as room allows. */
-  const place = (t: Tenant, model: IoModel, order: Host[], extra: Partial<Placement> = {}, moveTo?: (h: Host) => Host): void => {
+  /** Place up to `t.vms` VMs of `t` with `model` on the hosts in `order`, split as room allows; how many were placed. */
+  const placeSome = (t: Tenant, model: IoModel, order: Host[], extra: Partial<Placement> = {}, moveTo?: (h: Host) => Host): number => {
     let left = t.vms;
     for (const h of order) {
       if (left === 0) break;
       const vf = model === 'sriov-vf' || model === 'failover';
       if (vf && !hasVfs(h)) continue;
       const polling = extra.pollingCores ?? 0;
-      let n = Math.min(left, Math.floor((ledger.get(h.id)!.cores - polling) / t.vcpus));
-      while (n > 0 && portFor(h, t, n, vf) < 0) n--;
+      const dest = moveTo?.(h);
+      const room = (x: Host): number => Math.floor((ledger.get(x.id)!.cores - polling) / t.vcpus);
+      let n = Math.min(left, room(h), dest ? room(dest) : Infinity);
+      while (n > 0 && (portFor(h, t, n, vf) < 0 || (dest && portFor(dest, t, n, vf) < 0))) n--;
       if (n <= 0) continue;
       const port = portFor(h, t, n, vf);
       take(h, port, t, n, vf, n * t.vcpus + polling);
       const p: Placement = { tenant: t.id, host: h.id, model, vms: n, port, ...extra };
-      const dest = moveTo?.(h);
       if (dest) {
         const dp = portFor(dest, t, n, vf);
         if (dp < 0) throw new Error(`no port on ${dest.id} for ${t.id}`);
@@ -64,7 +65,11 @@ export function plan(cloud: Cloud): Plan {
       placements.push(p);
       left -= n;
     }
-    if (left > 0) throw new Error(`no room for ${left} VM(s) of ${t.id}`);
+    return t.vms - left;
+  };
+  const place = (t: Tenant, model: IoModel, order: Host[], extra: Partial<Placement> = {}, moveTo?: (h: Host) => Host): void => {
+    const n = placeSome(t, model, order, extra, moveTo);
+    if (n < t.vms) throw new Error(`no room for ${t.vms - n} VM(s) of ${t.id}`);
   };
 
   const byRoom = (hs: Host[]): Host[] => [...hs].sort((a, b) => ledger.get(b.id)!.cores - ledger.get(a.id)!.cores);
@@ -76,23 +81,29 @@ export function plan(cloud: Cloud): Plan {
   }
   for (const t of cloud.tenants.filter((x) => x.kind === 'migratable')) {
     const failover = CHOICES.migratable === 'failover' && alive.every(hasVfs);
-    place(t, failover ? 'failover' : 'vhost-net', byRoom(alive), {}, other);
+    // QEMU's default downtime limit (300 ms) is above these budgets: half the budget, less the
+    // failover pair's unplug/re-plug gap, keeps the outage inside it.
+    const downtimeLimitMs = Math.max(10, Math.floor(t.outageBudgetMs / 2) - (failover ? 40 : 0));
+    place(t, failover ? 'failover' : 'vhost-net', byRoom(alive), { downtimeLimitMs }, other);
   }
   for (const t of cloud.tenants.filter((x) => x.kind === 'storage')) place(t, 'vhost-net', byRoom(alive));
   for (const t of cloud.tenants.filter((x) => x.kind === 'web')) {
-    // VFs where the host has them, vhost-net on the rest, one group per host.
-    const hosts = byRoom(alive);
+    // VFs where the host has them (port by port), vhost-net for the rest.
     let left = t.vms;
-    for (const h of hosts) {
-      if (left === 0) break;
-      const model: IoModel = CHOICES.web === 'sriov-vf' && hasVfs(h) ? 'sriov-vf' : 'vhost-net';
-      const before = placements.length;
-      try {
-        place({ ...t, vms: Math.min(left, Math.floor(ledger.get(h.id)!.cores / t.vcpus)) }, model, [h]);
-      } catch {
-        // Partly placed: what fitted stays.
+    if (CHOICES.useDrained) {
+      // Spread the morning over the drained host too, on vhost-net (it migrates), the VMs
+      // moving at noon to the alive host with the most room.
+      const d = cloud.hosts.find((h) => h.id === drained)!;
+      left -= placeSome({ ...t, vms: Math.min(left, 16) }, 'vhost-net', [d], {}, () => byRoom(alive)[0]!);
+    }
+    for (const h of byRoom(alive)) {
+      const models: IoModel[] = CHOICES.web === 'sriov-vf' && hasVfs(h) ? ['sriov-vf', 'vhost-net'] : ['vhost-net'];
+      for (const model of models) {
+        for (let n = -1; left > 0 && n !== 0; ) {
+          n = placeSome({ ...t, vms: left }, model, [h]);
+          left -= n;
+        }
       }
-      for (const p of placements.slice(before)) left -= p.vms!;
     }
     if (left > 0) throw new Error(`no room for ${left} web VM(s)`);
   }
