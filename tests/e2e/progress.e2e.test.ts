@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getLabInfo } from '../../lab-engine/index.ts';
 import { ROOT, fileUrl, launchBrowser, startStaticServer } from './harness.ts';
 import { openLab, pageWith, setPlainCode, siteDir } from '../lab-runtime/browser.ts';
+import { v1Data } from '../lab-runtime/v1-fixture.ts';
 
 const REFERENCE = readFileSync(join(ROOT, 'lab-engine/labs/emulated-nic/reference.ts'), 'utf8');
 const info = getLabInfo('emulated-nic')!;
@@ -115,6 +116,26 @@ describe('progress from file://', () => {
     await page.locator('[data-message]', { hasText: 'Nothing was imported' }).waitFor();
     await expect(page.locator('[data-message]').textContent()).resolves.toContain('Nothing was imported from “cut.json”: the file is not valid JSON — cut short or damaged?');
     expect(await page.evaluate(() => JSON.stringify(Object.entries(localStorage).sort()))).toBe(before);
+    expect(log.errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('an export from an older version (the About page’s iovlab.export/1 with schema-1 data) is migrated on import', async () => {
+    const { page, log } = await openLab(browser, `${at(labPage)}?editor=plain`);
+    await openProgress(page, at('progress/index.html'));
+    const legacy = JSON.stringify({ schema: 'iovlab.export/1', exportedAt: '2026-01-01T00:00:00Z', keys: v1Data() });
+    await page.locator('input[data-action="import"]').setInputFiles({ name: 'old.json', mimeType: 'application/json', buffer: Buffer.from(legacy) });
+    await page.locator('[data-message]', { hasText: 'Imported “old.json”' }).waitFor();
+    await expect(page.locator('[data-message]').textContent()).resolves.toContain('Upgraded from an older version: emulated-nic: submission upgraded to iovlab.submission/2');
+    const row = page.locator('tr[data-lab="emulated-nic"]');
+    await expect(row.locator('[data-cell="best"]').textContent()).resolves.toBe('70/100');
+    await expect(row.locator('[data-cell="runs"]').textContent()).resolves.toBe('0 · 0 · 1');
+    const sub = await page.evaluate(() => JSON.parse(localStorage.getItem('iovlab:v1:lab:emulated-nic:submission')!));
+    expect(sub).toMatchObject({ schema: 'iovlab.submission/2', code: 'graded code', seeds: [1, 2, 3, 77] });
+    // The lab offers the migrated submission for download.
+    await page.goto(`${at(labPage)}?editor=plain`);
+    await page.locator('iov-lab[data-ready]').waitFor();
+    await expect(page.locator('iov-lab .iov-best summary').textContent()).resolves.toBe('Download submission…');
     expect(log.errors).toEqual([]);
     await page.context().close();
   });

@@ -4,18 +4,7 @@ import { parseSubmission } from '../../lab-engine/grader/submission.ts';
 import { CURRENT_SCHEMA, MIGRATIONS, mapKV, migrate, storedSchema } from '../../src/lab-runtime/migrations.ts';
 import { Store } from '../../src/lab-runtime/storage.ts';
 import { MemStorage } from './mem-storage.ts';
-
-/** What the first lab UI (schema 1) stored after one Grade of emulated-nic. */
-export function v1Data(): Record<string, string> {
-  const results = { score: 70, max_score: 100, output: '', visibility: 'visible', stdout_visibility: 'visible', tests: [{ name: 'a', number: '1', score: 70, max_score: 70, status: 'passed', output: '', tags: [], visibility: 'visible' }], iovlab: { schema: 'iovlab.grade/1', lab: 'emulated-nic', labVersion: 'lv1', engineVersion: '0.1.0', mode: 'grade', seeds: [1, 2, 3, 77], codeHash: 'x' } };
-  return {
-    'iovlab:v1:lab:emulated-nic:code': JSON.stringify({ schema: 'iovlab.code/1', code: 'my code', version: 'lv1', savedAt: 10 }),
-    'iovlab:v1:lab:emulated-nic:best': JSON.stringify({ schema: 'iovlab.best/1', score: 70, maxScore: 100, seeds: [1, 2, 3, 77], at: 1_700_000_000_000, codeHash: 'x', labVersion: 'lv1' }),
-    'iovlab:v1:lab:emulated-nic:submission': JSON.stringify({ schema: 'iovlab.submission/1', lab: 'emulated-nic', code: 'graded code', seeds: [1, 2, 3, 77], mode: 'grade', results }),
-    'iovlab:v1:progress': JSON.stringify({ labs: { 'emulated-nic': { bestScore: 70, maxScore: 100, completed: false } }, lessonsVisited: { l1: true } }),
-    'iovlab:v1:theme': 'dark',
-  };
-}
+import { v1Data } from './v1-fixture.ts';
 
 describe('storage migrations', () => {
   it('are a chain from 1 to the current schema', () => {

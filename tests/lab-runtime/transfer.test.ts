@@ -4,7 +4,7 @@ import { ENGINE_VERSION } from '../../lab-engine/version.ts';
 import { Store } from '../../src/lab-runtime/storage.ts';
 import { EXPORT_SCHEMA, buildExport, describeImport, importExport, parseExport } from '../../src/lab-runtime/transfer.ts';
 import { MemStorage } from './mem-storage.ts';
-import { v1Data } from './migrations.test.ts';
+import { v1Data } from './v1-fixture.ts';
 
 function learner(): { mem: MemStorage; st: Store } {
   const mem = new MemStorage(Infinity, v1Data());
