@@ -49,8 +49,9 @@ export async function grade(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(resultFile(g), null, 2) + '\n');
     for (const n of notes) console.error(n);
   } else {
-    console.log(formatGradeText(result));
-    for (const n of notes) console.log(n);
+    // §8: the output ends with `Score: X/Y`, so the notes go just before that line.
+    const lines = formatGradeText(result).split('\n');
+    console.log([...lines.slice(0, -1), ...notes, lines.at(-1)!].join('\n'));
     if (jsonOut) writeFileSync(resolve(jsonOut), JSON.stringify(resultFile(g), null, 2) + '\n');
   }
   return 0;

@@ -160,5 +160,6 @@ describe('bad input to a single file (exit 2, the same words)', () => {
     expect(bad.out).toContain(`Score: ${s.results!.score}/100`);
     expect(bad.out).toMatch(/^TAMPERED: the scores stored in the submission differ from the recomputed ones: score 100 stored/m);
     expect(bad.out).toMatch(/^Note: the file was edited after the browser wrote it/m);
+    expect(bad.out.trim().split('\n').at(-1)).toBe(`Score: ${s.results!.score}/100`);
   });
 });
