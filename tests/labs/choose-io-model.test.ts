@@ -47,6 +47,8 @@ const BAD = {
   vfOnDrained: mutate("    if (CHOICES.trading === 'sriov-vf' && vfHost.length) place(t, 'sriov-vf', byRoom(vfHost), { guestPmd: true });", "    const d = cloud.hosts.find((h) => h.id === drained)!;\n    if (hasVfs(d)) place(t, 'sriov-vf', [d], { guestPmd: true }, () => byRoom(alive)[0]!);"),
   noDowntimeLimit: mutate('{ downtimeLimitMs }, other);', '{}, other);'),
   vfsUnchecked: mutate('(!vf || l.vfs[p]! >= vms)', 'true'),
+  storagePassthroughShared: mutate("for (const t of cloud.tenants.filter((x) => x.kind === 'storage')) place(t, 'vhost-net', byRoom(alive));", "for (const t of cloud.tenants.filter((x) => x.kind === 'storage')) place(t, 'passthrough', byRoom(alive));"),
+  vfsEverywhere: mutate('const hasVfs = (h: Host): boolean => h.sriov && h.iommu;', 'const hasVfs = (h: Host): boolean => h.cores > 0;'),
   noRoomAtDestination: mutate('        take(dest, dp, t, n, vf, n * t.vcpus + polling);\n', ''),
 };
 
@@ -162,6 +164,16 @@ describe('choose-io-model: bad plans fail with domain messages', () => {
     expect(failing(r)).toEqual([9]);
     expect(output(r, 9)).toMatch(/seed \d+ \(afternoon\): (the VMs on host-\w port \d need [\d.]+ Gbit\/s together|host-\w has \d+ cores, but|host-\w \(\d+ cores\) runs)/);
   }, 120_000);
+
+  it('a passthrough port shared with other VMs, and VFs on a host without SR-IOV or IOMMU', () => {
+    const p = gradeSeeds(LAB, BAD.storagePassthroughShared, info.publicSeeds, 'check');
+    expect(failing(p)).toContain(2);
+    expect(output(p, 2)).toMatch(/host-\w port \d is assigned whole to storage \(passthrough\), so [\w, -]+ cannot use it too/);
+    const seeds = seedsWhere((c) => c.hosts.some((h) => h.id !== c.maintenance.host && !h.sriov), 2);
+    const v = gradeSeeds(LAB, BAD.vfsEverywhere, seeds, 'grade');
+    expect(failing(v)).toContain(2);
+    expect(output(v, 2)).toMatch(/uses (sriov-vf|failover) on host-\w, (where SR-IOV is off: that host has no VFs|whose IOMMU is off: VFIO cannot assign a device without VT-d)/);
+  }, 60_000);
 
   it('more VFs on a port than the PF driver enabled', () => {
     const seeds = seedsWhere((c) => c.hosts.some((h) => h.id !== c.maintenance.host && h.sriov && h.iommu && h.nic.maxVfsPerPort < 32), 2);
