@@ -166,12 +166,13 @@ export function runScenario(id: string, opts: ScenarioOptions = {}): RunResult {
     if (!(k in def.params)) throw new ScenarioError(`scenario '${id}' has no parameter '${k}' (it has: ${Object.keys(def.params).join(', ')})`);
   }
   if (def.model === 'migrate') {
-    if (opts.packets !== undefined || opts.size !== undefined) throw new ScenarioError(`scenario '${id}' has no packet count or frame size: its traffic is trafficGbps of 1518 B frames for as long as the migration takes`);
     if (opts.vms !== undefined && opts.vms !== 1) throw new ScenarioError(`scenario '${id}' migrates one VM (--vms ${opts.vms} is not supported)`);
     const seed = opts.seed ?? 1;
     checkInt('seed', seed, 0, 0xffffffff);
     try {
-      return runMigrateScenario(p, seed);
+      const ignored = (['packets', 'size'] as const).filter((k) => opts[k] !== undefined);
+      if (ignored.length) checkInt(ignored[0]!, opts[ignored[0]!]!, 1, 1_000_000);
+      return runMigrateScenario(p, seed, ignored.map((k) => `${k}=${opts[k]}`));
     } catch (e) {
       if (e instanceof MigrationOptionError) throw new ScenarioError(e.message);
       throw e;

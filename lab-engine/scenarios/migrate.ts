@@ -15,7 +15,12 @@ export const MIGRATE_NOTE =
   "model = emulation | virtio-qemu | vhost-net | vhost-user | passthrough | sriov-vf | failover | vfio-migration; memMiB guest RAM (16–65536); dirtyMBps how fast the guest writes memory (MB/s) inside a wssMiB working set; linkGbps the migration link; downtimeLimitMs QEMU's downtime limit (300 = default, C18); maxRounds pre-copy rounds before giving up; trafficGbps traffic the VM receives during migration (written into guest memory by the backend or the device); force=true migrates a passthrough/VF anyway (its DMA is not logged: pages silently differ).";
 
 /** Run the `migrate` scenario. Throws MigrationOptionError on a bad parameter (the registry turns it into a ScenarioError). */
-export function runMigrateScenario(p: Record<string, number | string | boolean>, seed: number): RunResult {
+/**
+ * `ignored`: generic options that mean nothing here (packets, size, as 'packets=300'): the run
+ * notes them in an info diagnostic instead of failing, so callers that sweep every scenario
+ * with a packet count still get a run.
+ */
+export function runMigrateScenario(p: Record<string, number | string | boolean>, seed: number, ignored: string[] = []): RunResult {
   const num = (k: string): number => {
     const v = p[k];
     if (typeof v !== 'number') throw new MigrationOptionError(`parameter '${k}' must be a number, got ${JSON.stringify(v)}`);
@@ -40,5 +45,6 @@ export function runMigrateScenario(p: Record<string, number | string | boolean>,
   });
   metrics.migration = migration;
   const diags: Diagnostic[] = diagnostics.map((d) => ({ severity: d.severity, code: d.code, message: d.message }));
+  if (ignored.length) diags.push({ severity: 'info', code: 'migrate-option-ignored', message: `${ignored.join(' and ')} ignored: the migrate scenario has no packet count or frame size (its traffic is trafficGbps of 1518 B frames for as long as the migration takes).` });
   return { metrics, trace: run.trace.events, traceHash: run.trace.hash(), diagnostics: diags };
 }

@@ -114,6 +114,15 @@ describe('bad options', () => {
     expect(() => runMigration({ model: 'vhost-net', seed: -1 })).toThrow(/seed/);
     expect(() => runScenario('migrate', { params: { model: 'vhost-net', trafficGbps: -1 } })).toThrow(/trafficGbps must be a number in \[0, 100\]/);
     expect(() => runScenario('migrate', { params: { linkgbps: 1 } })).toThrow(/has no parameter 'linkgbps'/);
-    expect(() => runScenario('migrate', { packets: 10 })).toThrow(/no packet count/);
+    expect(() => runScenario('migrate', { packets: 0, params: { memMiB: 256, wssMiB: 64 } })).toThrow(/packets must be an integer/);
+  });
+
+  it('packets and size mean nothing to migrate: the run notes them as ignored and is otherwise the same', () => {
+    const base = { seed: 2, params: { memMiB: 256, wssMiB: 64 } };
+    const a = runScenario('migrate', base);
+    const b = runScenario('migrate', { ...base, packets: 300 });
+    expect(JSON.stringify(b.metrics)).toBe(JSON.stringify(a.metrics));
+    expect(b.diagnostics.find((d) => d.code === 'migrate-option-ignored')!.message).toMatch(/packets=300 ignored/);
+    expect(a.diagnostics.some((d) => d.code === 'migrate-option-ignored')).toBe(false);
   });
 });
