@@ -115,6 +115,7 @@ class Migration {
   #cancelAt: Ns = 0;
   /** Device-state bytes sent while the vCPUs were stopped. */
   #stopBytes = 0;
+  #indices: { name: string; value: number }[] = [];
   readonly vfioSrc: VfioMigrationDevice | undefined;
   readonly vfioDst: VfioMigrationDevice | undefined;
   readonly notes: MigrationReport['diagnostics'] = [];
@@ -453,7 +454,22 @@ class Migration {
     return this.#copyPages(CHUNK_PAGES);
   }
 
+  /**
+   * The RX queue's indices as the device state carries them at the stop: e1000's RDH/RDT (a
+   * 256-descriptor ring the guest refills right behind the device), virtio's last_avail_idx and
+   * used_idx (free-running u16, virtio 1.2 §2.7.6/§2.7.8; read with VHOST_GET_VRING_BASE for
+   * vhost). None for a VFIO device (inside its opaque state) or a forced assigned NIC.
+   */
+  #rxIndices(): { name: string; value: number }[] {
+    const n = this.work.rxFramesWritten;
+    if (this.o.model === 'emulation') return [{ name: 'RDH', value: n % RX_RING }, { name: 'RDT', value: (n + RX_RING - 1) % RX_RING }];
+    if (this.p.vfio || !this.p.migratable) return [];
+    const via = this.p.stopExtra.length ? ' (VHOST_GET_VRING_BASE)' : '';
+    return [{ name: `rx last_avail_idx${via}`, value: n & 0xffff }, { name: 'rx used_idx', value: n & 0xffff }];
+  }
+
   #sendDeviceState(bytes: number): void {
+    this.#indices = this.#rxIndices();
     let t = this.sched.now;
     if (this.p.vfio) {
       const save = Math.ceil((COSTS.vfioStateSavePerMiB.ns * bytes) / MIB);
@@ -566,6 +582,7 @@ class Migration {
       expectedDowntimeMs: msOf(this.#expectedNs),
       bandwidthMBps: r3(this.#bandwidth * 1e3),
       stopCopyPages: this.#stopCopyPages,
+      rxQueueIndices: this.#indices,
       dirtyLoggers: this.#outcome === 'refused' ? [] : loggers,
       deviceStateParts: parts,
       phases: this.phases,

@@ -86,6 +86,8 @@ export interface MigrationReport {
   bandwidthMBps: number;
   /** Pages sent during stop-and-copy (vCPUs paused). */
   stopCopyPages: number;
+  /** The RX queue's indices the device state carried at the stop (e1000 RDH/RDT, virtio last_avail_idx/used_idx), from the frames received. */
+  rxQueueIndices: { name: string; value: number }[];
   /** Which dirty logs were on, e.g. ['KVM', 'vhost']. */
   dirtyLoggers: string[];
   /** Device-state parts and their sizes (bytes). */

@@ -48,6 +48,8 @@ export class GuestActivity {
   #downSince: Ns | undefined;
   #outageNs: Ns = 0;
   framesLost = 0;
+  /** Frames the backend or device wrote into the source's RX ring: what the ring indices count. */
+  rxFramesWritten = 0;
   /** Device DMA after the vCPUs stopped (an assigned NIC nobody quiesces fills the RX buffers it still has). */
   #strayDmaLeft = 0;
   deviceDirtyBytes = 0;
@@ -156,6 +158,7 @@ export class GuestActivity {
       lastPage = page;
     }
     this.#rxPos = (this.#rxPos + n) % RX_RING;
+    this.rxFramesWritten += n;
     touch(s.rxBase);
     if (stray) this.#strayDmaLeft -= n;
     if (s.deviceDirtyState) this.deviceDirtyBytes = Math.min(VFIO_DEVICE_STATE.dirtyBytesCap, this.deviceDirtyBytes + n * VFIO_DEVICE_STATE.dirtyBytesPerFrame);

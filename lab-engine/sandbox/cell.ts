@@ -79,6 +79,7 @@ export const CELL_API_DTS = `declare module 'iovlab' {
       pagesMismatched: number;
       events: number; expectedDowntimeMs: number; bandwidthMBps: number; stopCopyPages: number; framesLost: number;
       dirtyLoggers: string[];
+      rxQueueIndices: { name: string; value: number }[];
       deviceStateParts: { name: string; bytes: number }[];
       phases: { name: string; startMs: number; durationMs: number }[];
       vfioArcs: string[];

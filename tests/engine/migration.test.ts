@@ -33,6 +33,20 @@ describe('runMigration per model', () => {
     expect(e.deviceStateParts.some((p) => /hw\/e1000\/regs\.ts/.test(p.name))).toBe(true);
   });
 
+  it('the device state carries the RX queue indices the received frames advanced', () => {
+    const e = runMigration({ model: 'emulation', ...SMALL });
+    const k = runMigration({ model: 'vhost-net', ...SMALL });
+    const rdh = e.rxQueueIndices.find((x) => x.name === 'RDH')!.value;
+    expect(rdh).toBeGreaterThanOrEqual(0);
+    expect(rdh).toBeLessThan(256);
+    const used = k.rxQueueIndices.find((x) => x.name === 'rx used_idx')!.value;
+    expect(k.rxQueueIndices[0]!.name).toMatch(/VHOST_GET_VRING_BASE/);
+    // 1 Gbit/s of 1538-byte frames for the time the VM ran on the source, modulo 2^16.
+    const frames = Math.floor((k.totalMs - k.downtimeMs) * 1e6 / (1538 * 8));
+    expect(Math.abs(used - (frames & 0xffff))).toBeLessThan(300);
+    expect(runMigration({ model: 'passthrough', force: true, ...SMALL }).rxQueueIndices).toEqual([]);
+  });
+
   it('vhost backends pay for VHOST_GET_VRING_BASE while stopped; vhost-user more than vhost-net', () => {
     const q = runMigration({ model: 'virtio-qemu', ...SMALL, dirtyMBps: 0, trafficGbps: 0 });
     const k = runMigration({ model: 'vhost-net', ...SMALL, dirtyMBps: 0, trafficGbps: 0 });
