@@ -10,6 +10,7 @@ import { destroyCharts, plotFigure, watchTheme } from './charts.ts';
 import { clear, h, table, required } from './dom.ts';
 import { CodeEditor } from './editor.ts';
 import { store } from './lab-element.ts';
+import { diffView } from './diff-view.ts';
 import { diagnosticsList } from './run-view.ts';
 import { prewarm, startJob, timeoutMessage, type JobHandle } from './runner.ts';
 import { keys } from './storage.ts';
@@ -78,7 +79,24 @@ export class IovCell extends HTMLElement {
       status.textContent = 'Your edited version';
       if (saved.value.version !== this.version) {
         this.saver.version = saved.value.version;
-        this.notice('warning', 'This cell has changed since you edited it. Your version is shown.', ['Keep mine', () => this.keepMine()], ['Use the new cell', () => this.reset()]);
+        const el = this.notice('warning', 'This cell has changed since you edited it. Your version is shown.', ['Keep mine', () => this.keepMine()], ['Use the new cell', () => this.reset()]);
+        // "Show differences" keeps the notice open (the other two close it).
+        let diff: { el: HTMLElement; dispose(): void } | undefined;
+        const show = h('button', { type: 'button', class: 'iov-btn iov-btn-small' }, 'Show differences');
+        show.addEventListener('click', () => {
+          if (diff) {
+            diff.dispose();
+            diff.el.remove();
+            diff = undefined;
+            return;
+          }
+          void diffView({ yours: this.editor.value, theirs: this.original, yoursLabel: 'your version', theirsLabel: 'the new cell' }).then((d) => {
+            diff = d;
+            el.append(d.el);
+          });
+        });
+        el.classList.add('iov-stale');
+        el.querySelector('span')?.after(' ', show);
       }
     } else if (saved.state === 'corrupt') {
       if (!saved.backupKey) {

@@ -227,6 +227,33 @@ describe('progress from file://', () => {
     await page.context().close();
   });
 
+  it('a cell that changed since it was edited: Show differences keeps the notice open', async () => {
+    const cellPage = pageWith(dir, '<iov-cell');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${at(cellPage)}?editor=plain`);
+    const cell = page.locator('iov-cell').first();
+    await page.locator('iov-cell[data-ready]').first().waitFor();
+    const ta = cell.locator('textarea.iov-textarea');
+    const original = await ta.inputValue();
+    await ta.fill(`// my note\n${original}`);
+    await cell.locator('.iov-saved[data-state="saved"]').waitFor();
+    await page.evaluate(() => {
+      const k = Object.keys(localStorage).find((x) => /^iovlab:v1:cell:.*:code$/.test(x))!;
+      const r = JSON.parse(localStorage.getItem(k)!);
+      r.version = 'older';
+      localStorage.setItem(k, JSON.stringify(r));
+    });
+    await page.reload();
+    await page.locator('iov-cell[data-ready]').first().waitFor();
+    const notice = cell.locator('.iov-alert.iov-stale');
+    await notice.locator('button', { hasText: 'Show differences' }).click();
+    await expect(notice.locator('.iov-diff[data-diff="plain"] .iov-diff-del').textContent()).resolves.toContain('// my note');
+    await notice.locator('button', { hasText: 'Use the new cell' }).click();
+    await expect(ta.inputValue()).resolves.toBe(original);
+    await context.close();
+  });
+
   it('a page killed while code runs (as an out-of-memory crash does): the next visit says so and the code is there', async () => {
     const { page, log } = await openLab(browser, `${at(labPage)}?editor=plain`);
     const looping = info.starter.replace('if (offset === E1000_TDT) {', 'if (offset === E1000_TDT) {\n    const hog: number[][] = [];\n    for (;;) hog.push([1, 2, 3]);');
