@@ -48,6 +48,8 @@ import { GuestActivity, RX_POOL_PAGES, RX_RING } from './workload.ts';
 
 /** Pages per send: QEMU multifd's packet of 512 KiB (MULTIFD_PACKET_SIZE) [R]; one scheduler event each. */
 export const CHUNK_PAGES = 128;
+/** Work one run may simulate — guest writes (×6 beyond a 1 GiB working set) + 2 per received frame + 10 per scheduler event — about a second or two of wall time. */
+export const WORK_BUDGET = 200_000_000;
 /** The guest workload and the RX traffic advance in steps of this much virtual time (and at every state change). */
 export const TICK_NS: Ns = 1_000_000;
 /** TCP goodput share of a 1500-MTU Ethernet link: 1,448 payload bytes per 1,538 on the wire (CALIBRATION C16 [D]). */
@@ -169,7 +171,22 @@ class Migration {
   /** The workload steps every TICK_NS (and at every state change, through #advance). */
   #tick(): void {
     this.#advance();
+    if (this.#endAt === 0 && this.work.work + 10 * this.sched.events > WORK_BUDGET) {
+      this.#outOfBudget();
+      return;
+    }
     if (this.sched.now < this.#endAt || this.#endAt === 0) this.sched.schedule(TICK_NS, () => this.#tick());
+  }
+
+  /** The run would take too long to simulate (hours of virtual time, billions of writes): stop it with the numbers. */
+  #outOfBudget(): void {
+    const o = this.o;
+    this.#outcome = 'not-converged';
+    this.#cancelAt = this.sched.now;
+    const msg = `The simulation stopped after ${msOf(this.sched.now)} ms of virtual time and ${this.rounds.length} pre-copy round(s): this migration (${o.memMiB} MiB over ${o.linkGbps} Gbit/s, ${o.dirtyMBps} MB/s dirtied, ${o.trafficGbps} Gbit/s received) needs more simulated guest writes, frames and events than one run may take (${WORK_BUDGET / 1e6} million units). Use a faster link, less RAM, a lower dirty rate or less traffic.`;
+    this.#reasons = [msg];
+    this.notes.push({ severity: 'error', code: 'migration-sim-budget', message: msg });
+    this.sched.halt();
   }
 
   #advance(): void {

@@ -48,6 +48,8 @@ export class GuestActivity {
   #downSince: Ns | undefined;
   #outageNs: Ns = 0;
   framesLost = 0;
+  /** Work simulated so far, which the engine keeps under a budget: 1 per guest write (6 with a working set beyond 1 GiB), 2 per frame (recorded in the metrics one by one). */
+  work = 0;
   /** Frames the backend or device wrote into the source's RX ring: what the ring indices count. */
   rxFramesWritten = 0;
   /** Device DMA after the vCPUs stopped (an assigned NIC nobody quiesces fills the RX buffers it still has). */
@@ -104,6 +106,9 @@ export class GuestActivity {
     if (s.dirtyMBps <= 0 || s.wssPages === 0) return;
     const want = this.#writeCarry + (dt * s.dirtyMBps * 1e-3) / PAGE_BYTES;
     const n = Math.floor(want);
+    // A working set beyond 1 GiB spreads its writes over more page versions than the caches
+    // hold: each write then costs a cache miss, about six times a cached one.
+    this.work += s.wssPages > 262144 ? 6 * n : n;
     this.#writeCarry = want - n;
     const v = s.src.versions;
     const log = s.kvmLog.words;
@@ -131,6 +136,7 @@ export class GuestActivity {
     if (end <= first) return;
     this.#nextFrame = end;
     const n = end - first;
+    this.work += 2 * n;
     const metrics = this.#s.metrics;
     if (this.#downSince !== undefined) {
       this.framesLost += n;

@@ -109,6 +109,14 @@ describe('scale and edge cases', () => {
     expect(r.trace.some((e) => e.kind === 'migration-phase' && /setup/.test(e.label))).toBe(true);
   });
 
+  it('a run too big to simulate stops at the work budget with the numbers, instead of hanging the caller', () => {
+    const r = runMigration({ model: 'vhost-net', memMiB: 4096, wssMiB: 256, linkGbps: 0.1, dirtyMBps: 20000, trafficGbps: 0 });
+    expect(r.outcome).toBe('not-converged');
+    expect(r.reasons[0]).toMatch(/The simulation stopped after \d+(\.\d+)? ms of virtual time .*4096 MiB over 0\.1 Gbit\/s, 20000 MB\/s dirtied/);
+    expect(r.diagnostics.some((d) => d.code === 'migration-sim-budget' && d.severity === 'error')).toBe(true);
+    expect(r.downtimeMs).toBe(0);
+  });
+
   it('no traffic and no dirtying: one round, a stop-and-copy of nothing but the device state', () => {
     const r = runMigration({ model: 'virtio-qemu', memMiB: 256, wssMiB: 0, dirtyMBps: 0, trafficGbps: 0 });
     expect(r.rounds.length).toBe(1);
