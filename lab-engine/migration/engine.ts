@@ -605,6 +605,7 @@ class Migration {
       phases: this.phases,
       vfioArcs: [...(this.vfioSrc?.arcs ?? []), ...(this.vfioDst?.arcs ?? [])],
       framesLost: this.work.framesLost,
+      dirtyLogExits: this.work.dirtyLogExits,
     };
     return { report, sched: this.sched, metrics: this.metrics, trace: this.trace, diagnostics: this.diagnostics };
   }

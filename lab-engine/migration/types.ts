@@ -96,6 +96,8 @@ export interface MigrationReport {
   phases: MigrationPhase[];
   /** vfio-migration: every FSM arc the source and destination devices took, e.g. 'src RUNNING → PRE_COPY'. */
   vfioArcs: string[];
+  /** PML_FULL exits the guest took while KVM logged its writes (one per 512 newly dirtied pages): dirty logging is not free. */
+  dirtyLogExits: number;
   /** Frames the VM did not receive: sent to it while it was paused or unreachable. */
   framesLost: number;
 }

@@ -7,7 +7,8 @@
  * write lands before the migration next looks at memory. The network path's ups and downs are
  * kept here too: they are what the guest's traffic sees (outage, frames lost).
  */
-import type { MetricsRecorder } from '../sim/metrics.ts';
+import { COSTS } from '../sim/costs.ts';
+import type { MetricsRecorder, ResourceSlot } from '../sim/metrics.ts';
 import type { Rng } from '../sim/rng.ts';
 import type { Ns } from '../sim/time.ts';
 import { PAGE_BYTES, type DirtyBitmap, type PageStore } from './guest-ram.ts';
@@ -18,6 +19,8 @@ export const FRAME_BYTES = 1518;
 export const FRAME_WIRE_BYTES = 1538;
 export const RX_RING = 256;
 export const RX_POOL_PAGES = RX_RING / 2;
+/** Entries of the PML log page (Intel SDM: 512 64-bit GPAs in one 4 KiB page). */
+export const PML_ENTRIES = 512;
 
 export interface WorkloadSetup {
   src: PageStore;
@@ -55,9 +58,14 @@ export class GuestActivity {
   /** Device DMA after the vCPUs stopped (an assigned NIC nobody quiesces fills the RX buffers it still has). */
   #strayDmaLeft = 0;
   deviceDirtyBytes = 0;
+  /** PML_FULL exits the guest took (one per 512 pages newly logged by KVM). */
+  dirtyLogExits = 0;
+  #pmlEntries = 0;
+  readonly #vcpu: ResourceSlot;
 
   constructor(s: WorkloadSetup) {
     this.#s = s;
+    this.#vcpu = s.metrics.resource('vCPU (KVM exits)');
     this.#frameGapNs = s.trafficGbps > 0 ? (FRAME_WIRE_BYTES * 8) / s.trafficGbps : Number.POSITIVE_INFINITY;
   }
 
@@ -66,7 +74,7 @@ export class GuestActivity {
     const from = this.#last;
     if (now <= from) return;
     this.#last = now;
-    if (this.#vm === 'source') this.#guestWrites(now - from);
+    if (this.#vm === 'source') this.#guestWrites(now - from, now);
     this.#traffic(from, now);
   }
 
@@ -101,7 +109,7 @@ export class GuestActivity {
     return this.#outageNs + (this.#downSince !== undefined ? now - this.#downSince : 0);
   }
 
-  #guestWrites(dt: Ns): void {
+  #guestWrites(dt: Ns, now: Ns): void {
     const s = this.#s;
     if (s.dirtyMBps <= 0 || s.wssPages === 0) return;
     const want = this.#writeCarry + (dt * s.dirtyMBps * 1e-3) / PAGE_BYTES;
@@ -117,14 +125,42 @@ export class GuestActivity {
     // One draw from the run's seeded stream per step, then an inlined xorshift32 (Marsaglia) for
     // the step's page picks: the same pages for the same seed, a few ns per write.
     let x = s.rng.u32() | 1;
+    let newlyLogged = 0;
     for (let i = 0; i < n; i++) {
       x ^= x << 13;
       x ^= x >>> 17;
       x ^= x << 5;
       const p = base + Math.floor(((x >>> 0) / 4294967296) * span);
       v[p] = (v[p]! + 1) >>> 0;
-      log[p >>> 5]! |= 1 << (p & 31);
+      const wi = p >>> 5;
+      const bit = 1 << (p & 31);
+      const w = log[wi]!;
+      if ((w & bit) === 0) {
+        log[wi] = w | bit;
+        newlyLogged++;
+      }
     }
+    this.#pmlFull(newlyLogged, now);
+  }
+
+  /**
+   * Page-modification logging (Intel SDM vol. 3 §29.3.6 "Page-Modification Logging" [R]): the
+   * CPU records the GPA of each write to a page whose EPT dirty flag is clear in a 512-entry
+   * log; a full log is a PML_FULL exit (reason 62) in which KVM moves the entries into its
+   * dirty bitmap. A page clean in KVM's log (never written since the last KVM_CLEAR_DIRTY_LOG)
+   * costs one entry on its first write. The vCPU's lost time is counted, not slowed down.
+   */
+  #pmlFull(newlyLogged: number, now: Ns): void {
+    this.#pmlEntries += newlyLogged;
+    const exits = Math.floor(this.#pmlEntries / PML_ENTRIES);
+    this.#pmlEntries -= exits * PML_ENTRIES;
+    const m = this.#s.metrics;
+    const cost = COSTS.exitHardware.ns + COSTS.pmlFullDrain.ns;
+    for (let i = 0; i < exits; i++) {
+      m.exit(now, 'PML_FULL', false);
+      m.charge('kvm', this.#vcpu, now, cost);
+    }
+    this.dirtyLogExits += exits;
   }
 
   /** Frames that arrived in [from, to): delivered into RX buffers, or lost while the VM is unreachable. */

@@ -47,7 +47,7 @@ export const CELL_API_DTS = `declare module 'iovlab' {
     params: Record<string, number | string | boolean>;
     counters: {
       packetsTx: number; packetsRx: number; bytesTx: number; bytesRx: number; transactions: number;
-      exits: Partial<Record<'EXTERNAL_INTERRUPT' | 'HLT' | 'IO_INSTRUCTION' | 'APIC_ACCESS' | 'EOI_INDUCED' | 'EPT_MISCONFIG' | 'MSR_WRITE' | 'VMCALL', number>>;
+      exits: Partial<Record<'EXTERNAL_INTERRUPT' | 'HLT' | 'IO_INSTRUCTION' | 'APIC_ACCESS' | 'EOI_INDUCED' | 'EPT_MISCONFIG' | 'MSR_WRITE' | 'VMCALL' | 'PML_FULL', number>>;
       exitsTotal: number; exitsToUser: number; exitsInKernel: number; mmioReads: number; mmioWrites: number;
       interruptsRaised: number; interruptsInjected: number; eois: number; dmaOps: number; bytesCopied: number; kicks: number; syscalls: number; drops: number;
       /** Passthrough: IOMMU and interrupt counters (0 elsewhere); irqDeliveryNs sums MSI → guest handler times. */
@@ -64,7 +64,7 @@ export const CELL_API_DTS = `declare module 'iovlab' {
     /** Time series in buckets of bucketNs from the window's start (t[i] = start of bucket i, ns). */
     series: {
       bucketNs: number; t: number[]; throughputGbps: number[]; mpps: number[];
-      exitsPerSec: Partial<Record<'EXTERNAL_INTERRUPT' | 'HLT' | 'IO_INSTRUCTION' | 'APIC_ACCESS' | 'EOI_INDUCED' | 'EPT_MISCONFIG' | 'MSR_WRITE' | 'VMCALL', number[]>>;
+      exitsPerSec: Partial<Record<'EXTERNAL_INTERRUPT' | 'HLT' | 'IO_INSTRUCTION' | 'APIC_ACCESS' | 'EOI_INDUCED' | 'EPT_MISCONFIG' | 'MSR_WRITE' | 'VMCALL' | 'PML_FULL', number[]>>;
       cpu: Record<Context, number[]>;
     };
     /** Live migration (scenario 'migrate' only). Times in ms of virtual time, sizes in MiB or bytes. */
@@ -77,7 +77,7 @@ export const CELL_API_DTS = `declare module 'iovlab' {
       totalMs: number; downtimeMs: number; outageMs: number; transferredMiB: number; deviceStateBytes: number;
       /** Destination pages that differ from the source at switch-over (0 unless a write was not logged). */
       pagesMismatched: number;
-      events: number; expectedDowntimeMs: number; bandwidthMBps: number; stopCopyPages: number; framesLost: number;
+      events: number; expectedDowntimeMs: number; dirtyLogExits: number; bandwidthMBps: number; stopCopyPages: number; framesLost: number;
       dirtyLoggers: string[];
       rxQueueIndices: { name: string; value: number }[];
       deviceStateParts: { name: string; bytes: number }[];

@@ -207,6 +207,8 @@ export const COSTS = {
   failoverSwitch: c(5_000_000, '[E] net_failover slave switch + host FDB update, ~5 ms (CALIBRATION §4 "outage ≈ failover + hot-unplug time")'),
   /** Failover: a VF hot-plugged on the destination, probed, link up, enslaved as primary. */
   failoverReplug: c(800_000_000, '[E] ACPI hot-plug + VF driver probe + PF mailbox + link up, ~0.8 s'),
+  /** KVM's PML_FULL exit handler: move the 512 logged GPAs into the memslot's dirty bitmap, reset the PML index. */
+  pmlFullDrain: c(5_000, '[E] vmx_flush_pml_buffer(): 512 entries, ~10 ns each, ~5 µs per PML_FULL exit (on top of exitHardware)'),
   /** VFIO migration: the variant driver serializes the stopped device's state into the data_fd (per MiB). */
   vfioStateSavePerMiB: c(1_000_000, '[E] device firmware dumps state at ~1 GB/s'),
   /** VFIO migration: one FSM arc (VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE step in the variant driver). */

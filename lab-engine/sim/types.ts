@@ -32,7 +32,9 @@ export type ExitReason =
   | 'EOI_INDUCED'
   | 'EPT_MISCONFIG'
   | 'MSR_WRITE'
-  | 'VMCALL';
+  | 'VMCALL'
+  /** Page-modification log full (exit reason 62): dirty logging during live migration. */
+  | 'PML_FULL';
 
 export interface TraceEvent {
   /** Start, virtual ns. */

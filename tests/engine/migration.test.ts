@@ -33,6 +33,19 @@ describe('runMigration per model', () => {
     expect(e.deviceStateParts.some((p) => /hw\/e1000\/regs\.ts/.test(p.name))).toBe(true);
   });
 
+  it('dirty logging costs the guest PML_FULL exits: one per 512 pages KVM newly logs, none without writes', () => {
+    const r = runScenario('migrate', { params: { model: 'vhost-net', memMiB: 1024, wssMiB: 128 } });
+    const m = r.metrics.migration!;
+    expect(m.dirtyLogExits).toBeGreaterThan(0);
+    expect(r.metrics.counters.exits.PML_FULL).toBe(m.dirtyLogExits);
+    expect(r.metrics.counters.exitsInKernel).toBe(m.dirtyLogExits);
+    // Every page re-dirtied after a sync is logged again: at least the pages the rounds found dirty.
+    const logged = m.rounds.reduce((s, x) => s + x.dirtiedDuring, 0);
+    expect(m.dirtyLogExits).toBeGreaterThanOrEqual(Math.floor(logged / 512) - m.rounds.length);
+    expect(r.metrics.busyNs.kvm).toBeGreaterThan(0);
+    expect(runMigration({ model: 'vhost-net', memMiB: 1024, wssMiB: 128, dirtyMBps: 0 }).dirtyLogExits).toBe(0);
+  });
+
   it('the device state carries the RX queue indices the received frames advanced', () => {
     const e = runMigration({ model: 'emulation', ...SMALL });
     const k = runMigration({ model: 'vhost-net', ...SMALL });
