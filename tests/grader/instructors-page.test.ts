@@ -31,6 +31,8 @@ describe('instructor guide', () => {
     const html = readFileSync(built, 'utf8');
     for (const l of listLabs()) expect(html, l.id).toContain(`<code>${l.id}</code>`);
     expect(html).toContain('href="../about/index.html"');
+    // No word glued to inline code or bold text (whitespace lost at a source line break).
+    expect(html.replace(/<pre[\s\S]*?<\/pre>/g, '')).not.toMatch(/[A-Za-z]<(code|strong)>|<\/(code|strong)>[A-Za-z]/);
     expect(readFileSync(join(ROOT, 'dist/about/index.html'), 'utf8')).toContain('href="../instructors/index.html"');
   });
 });
