@@ -493,7 +493,7 @@ export class IovLab extends HTMLElement {
     this.saver.version = this.info.version;
     this.editor.setValue(this.info.starter);
     this.saver.flush();
-    const el = this.notice('info', fromStale ? 'Your code was replaced by the new starter (your old code is kept for Undo, even after a reload).' : 'Your code was replaced by the starter.', [
+    const el = this.notice('info', fromStale ? 'Your code was replaced by the new starter. Undo brings your code back.' : 'Your code was replaced by the starter.', [
       'Undo',
       () => {
         const kept = store().loadBeforeReset('lab', this.info.id);
