@@ -26,7 +26,7 @@ export interface MigrationOptions {
   memMiB: number;
   /** How fast the guest workload writes memory, MB/s (default 200). */
   dirtyMBps: number;
-  /** The writable working set those writes fall in, MiB (default 512; hot pages re-dirty). */
+  /** The writable working set those writes fall in, MiB (default 512, or all of a smaller guest's RAM; hot pages re-dirty). */
   wssMiB: number;
   /** Migration link, Gbit/s (default 10). */
   linkGbps: number;
@@ -151,6 +151,8 @@ export function resolveOptions(opts: Partial<MigrationOptions> & { model: Migrat
     if (typeof opts.force !== 'boolean') throw new MigrationOptionError(`force must be true or false, got ${JSON.stringify(opts.force)}`);
     out.force = opts.force;
   }
+  // The default working set (512 MiB) shrinks to all of RAM for a smaller guest; a given one must fit.
+  if (opts.wssMiB === undefined) out.wssMiB = Math.min(out.wssMiB, out.memMiB);
   if (out.wssMiB > out.memMiB) throw new MigrationOptionError(`wssMiB (${out.wssMiB}) cannot exceed memMiB (${out.memMiB}): the working set lives in guest RAM`);
   if (out.dirtyMBps > 0 && out.wssMiB * 256 < 1) throw new MigrationOptionError(`wssMiB must hold at least one 4 KiB page when dirtyMBps > 0, got ${out.wssMiB}`);
   return out;

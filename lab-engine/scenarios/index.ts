@@ -172,7 +172,7 @@ export function runScenario(id: string, opts: ScenarioOptions = {}): RunResult {
     try {
       const ignored = (['packets', 'size'] as const).filter((k) => opts[k] !== undefined);
       if (ignored.length) checkInt(ignored[0]!, opts[ignored[0]!]!, 1, 1_000_000);
-      return runMigrateScenario(p, seed, ignored.map((k) => `${k}=${opts[k]}`));
+      return runMigrateScenario(p, seed, ignored.map((k) => `${k}=${opts[k]}`), opts.params ?? {});
     } catch (e) {
       if (e instanceof MigrationOptionError) throw new ScenarioError(e.message);
       throw e;

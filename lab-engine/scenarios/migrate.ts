@@ -18,9 +18,10 @@ export const MIGRATE_NOTE =
 /**
  * `ignored`: generic options that mean nothing here (packets, size, as 'packets=300'): the run
  * notes them in an info diagnostic instead of failing, so callers that sweep every scenario
- * with a packet count still get a run.
+ * with a packet count still get a run. `given`: the parameters the caller set (the rest are
+ * defaults): a default working set shrinks to a smaller guest's RAM, as in runMigration.
  */
-export function runMigrateScenario(p: Record<string, number | string | boolean>, seed: number, ignored: string[] = []): RunResult {
+export function runMigrateScenario(p: Record<string, number | string | boolean>, seed: number, ignored: string[] = [], given: Record<string, unknown> = p): RunResult {
   const num = (k: string): number => {
     const v = p[k];
     if (typeof v !== 'number') throw new MigrationOptionError(`parameter '${k}' must be a number, got ${JSON.stringify(v)}`);
@@ -30,7 +31,7 @@ export function runMigrateScenario(p: Record<string, number | string | boolean>,
   if (typeof p['force'] !== 'boolean') throw new MigrationOptionError(`parameter 'force' must be true or false, got ${JSON.stringify(p['force'])}`);
   const o = resolveOptions({
     model: p['model'] as MigrationModel, seed, force: p['force'],
-    memMiB: num('memMiB'), dirtyMBps: num('dirtyMBps'), wssMiB: num('wssMiB'), linkGbps: num('linkGbps'),
+    memMiB: num('memMiB'), dirtyMBps: num('dirtyMBps'), ...('wssMiB' in given ? { wssMiB: num('wssMiB') } : {}), linkGbps: num('linkGbps'),
     downtimeLimitMs: num('downtimeLimitMs'), maxRounds: num('maxRounds'), trafficGbps: num('trafficGbps'),
   });
   const run = simulateMigration(o);

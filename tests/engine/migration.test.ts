@@ -143,7 +143,10 @@ describe('bad options', () => {
   it('names the option and its range, and runs nothing', () => {
     expect(() => runMigration({ model: 'vhost-net', memMiB: 8 })).toThrow(/memMiB must be an integer in \[16, 65536\], got 8/);
     expect(() => runMigration({ model: 'vhost-net', linkGbps: 0 })).toThrow(MigrationOptionError);
-    expect(() => runMigration({ model: 'vhost-net', memMiB: 256 })).toThrow(/wssMiB \(512\) cannot exceed memMiB \(256\)/);
+    expect(() => runMigration({ model: 'vhost-net', memMiB: 256, wssMiB: 512 })).toThrow(/wssMiB \(512\) cannot exceed memMiB \(256\)/);
+    expect(runMigration({ model: 'vhost-net', memMiB: 256 }).outcome).toBe('completed'); // the default working set shrinks to the RAM
+    expect(runScenario('migrate', { params: { memMiB: 256 } }).metrics.params['wssMiB']).toBe(256);
+    expect(() => runScenario('migrate', { params: { memMiB: 256, wssMiB: 300 } })).toThrow(/wssMiB \(300\) cannot exceed memMiB \(256\)/);
     expect(() => runMigration({ model: 'nope' as MigrationModel })).toThrow(/model must be one of/);
     expect(() => runMigration({ model: 'vhost-net', dirtyMbps: 3 } as never)).toThrow(/unknown migration option 'dirtyMbps'/);
     expect(() => runMigration({ model: 'vhost-net', seed: -1 })).toThrow(/seed/);
