@@ -411,11 +411,11 @@ export class IovLab extends HTMLElement {
     this.setBusy(false);
     const ms = Math.round(performance.now() - t0);
     this.dataset[mode === 'check' ? 'lastCheckMs' : 'lastGradeMs'] = String(ms);
+    live.el.remove();
     if ('error' in graded) {
       this.out.append(h('p', { class: 'iov-alert error', role: 'alert' }, graded.error));
       return;
     }
-    live.el.remove();
     graded.result.execution_time = Math.round(ms / 10) / 100;
     store().recordRun(info.id, mode, { score: graded.result.score, maxScore: graded.result.max_score });
     if (mode === 'grade') this.recordGrade(graded.result, source, seeds);
