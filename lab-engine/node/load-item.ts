@@ -67,7 +67,8 @@ export function loadItem(path: string, o: LoadOptions = {}): LoadedItem {
       return fail(r.ok ? 'too large' : r.error);
     }
     const bytes = readFileSync(path);
-    const parsed = parseSubmission(bytes.toString('utf8'), bytes.byteLength);
+    // A UTF-8 byte-order mark (added by some editors on save) is not part of the JSON.
+    const parsed = parseSubmission(bytes.toString('utf8').replace(/^\uFEFF/, ''), bytes.byteLength);
     if (!parsed.ok) return fail(parsed.error);
     const s = parsed.submission;
     const label = s.student.id || s.student.name || fileKey;

@@ -137,6 +137,16 @@ describe('bad input to a single file (exit 2, the same words)', () => {
     expect(r.ms).toBeLessThan(5_000);
   });
 
+  it('a submission saved with a UTF-8 byte-order mark is read as the same submission', () => {
+    const d = tmp();
+    const s = browserSubmission(LAB, partial, SEEDS, { name: 'B', id: 'b' });
+    writeFileSync(join(d, 'bom.json'), '\uFEFF' + JSON.stringify(s));
+    const r = cli('grade', join(d, 'bom.json'));
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(`Score: ${s.results!.score}/100`);
+    expect(r.out).not.toMatch(/TAMPERED|Note:/);
+  });
+
   it('code that does not compile names the learner line; a submission for another lab names both', () => {
     const d = tmp();
     writeFileSync(join(d, 'x.ts'), '// line 1\n\nexport function onRegisterWrite(dev {\n}\n');
