@@ -24,7 +24,7 @@ describe('notebook cells for L6 (live migration)', () => {
         if (r.outcome === 'completed') expect(Number(r['downtime ms'])).toBeLessThanOrEqual(300);
         else expect(Number(r['downtime ms'])).toBe(0);
       }
-      // Total time grows with the dirty rate (more rounds, then 30 rounds before giving up).
+      // Total time grows with the dirty rate (more rounds, then the cell's 15 rounds before giving up).
       expect(Number(mine[mine.length - 1]!['total s'])).toBeGreaterThan(Number(mine[0]!['total s']));
     }
     const low = rows.filter((r) => r['dirty MB/s'] === 50).map((r) => Number(r['downtime ms']));
