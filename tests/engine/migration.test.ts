@@ -139,6 +139,29 @@ describe('scale and edge cases', () => {
   });
 });
 
+describe('golden', () => {
+  it('the timeline of a small vhost-net migration (any change to the model shows up here as a readable diff)', () => {
+    const r = runMigration({ model: 'vhost-net', memMiB: 256, wssMiB: 32, seed: 1 });
+    const lines = r.phases.map((p) => `${p.startMs} +${p.durationMs} ${p.name}`);
+    lines.push(...r.rounds.map((x) => `round ${x.round}: sent ${x.pagesSent}, dirtied ${x.dirtiedDuring}, left ${x.remainingDirty}, ${x.durationMs} ms`));
+    lines.push(`downtime ${r.downtimeMs} ms, outage ${r.outageMs} ms, total ${r.totalMs} ms, ${r.transferredMiB} MiB, ${r.dirtyLogExits} PML_FULL exits`);
+    expect(lines).toMatchInlineSnapshot(`
+      [
+        "0 +0.05 setup: dirty logging on (KVM + vhost log), migration bitmap all set",
+        "228.617 +0.5 stop: vm_stop() pauses the vCPUs",
+        "229.117 +0.04 VHOST_GET_VRING_BASE × 2",
+        "229.157 +0.025 final dirty-log sync",
+        "229.182 +21.37 stop-and-copy: 6128 pages",
+        "250.552 +0.001 device state: 1411 bytes",
+        "250.553 +2 destination loads the state and resumes the vCPUs",
+        "252.553 +0.3 VIRTIO_NET_F_GUEST_ANNOUNCE: the guest sends a gratuitous ARP",
+        "round 1: sent 65536, dirtied 6128, left 6128, 228.542 ms",
+        "downtime 23.936 ms, outage 24.236 ms, total 252.553 ms, 280.486 MiB, 11 PML_FULL exits",
+      ]
+    `);
+  });
+});
+
 describe('bad options', () => {
   it('names the option and its range, and runs nothing', () => {
     expect(() => runMigration({ model: 'vhost-net', memMiB: 8 })).toThrow(/memMiB must be an integer in \[16, 65536\], got 8/);
