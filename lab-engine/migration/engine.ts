@@ -118,6 +118,8 @@ class Migration {
   /** Device-state bytes sent while the vCPUs were stopped. */
   #stopBytes = 0;
   #indices: { name: string; value: number }[] = [];
+  /** auto-converge: syncs in a row at which the guest dirtied more than half of what was sent. */
+  #dirtyRateHigh = 0;
   readonly vfioSrc: VfioMigrationDevice | undefined;
   readonly vfioDst: VfioMigrationDevice | undefined;
   readonly notes: MigrationReport['diagnostics'] = [];
@@ -390,6 +392,7 @@ class Migration {
       this.#advance();
       round.dirtiedDuring = this.#syncLogs();
       round.remainingDirty = this.bitmap.count();
+      if (this.o.autoConverge) this.#autoConverge(round);
       if (this.#roundSendNs > 0) this.#bandwidth = this.#roundBytes / this.#roundSendNs;
       const remainingBytes = round.remainingDirty * (PAGE_BYTES + COSTS.migPageHeaderBytes.ns);
       const deviceBytes = this.#stopDeviceBytes();
@@ -403,6 +406,22 @@ class Migration {
     });
   }
 
+  /**
+   * auto-converge (migration/ram.c migration_trigger_throttle(), mig_throttle_guest_down()): when
+   * the bytes dirtied since the last sync exceed half the bytes sent (throttle-trigger-threshold
+   * 50 %) at two syncs, throttle the vCPUs: cpu-throttle-initial 20 %, then +10 %
+   * (cpu-throttle-increment), at most 99 % (max-cpu-throttle).
+   */
+  #autoConverge(round: MigrationRound): void {
+    const dirtyBytes = round.dirtiedDuring * PAGE_BYTES;
+    if (dirtyBytes <= this.#roundBytes * 0.5) return;
+    if (++this.#dirtyRateHigh < 2) return;
+    this.#dirtyRateHigh = 0;
+    const w = this.work;
+    w.throttlePct = w.throttlePct === 0 ? 20 : Math.min(99, w.throttlePct + 10);
+    this.#phase(`auto-converge: vCPU throttle ${w.throttlePct} %, the vCPUs run ${100 - w.throttlePct} % of the time (after round ${round.round}: ${r3(dirtyBytes / MIB)} MiB dirtied against ${r3(this.#roundBytes / MIB)} MiB sent)`, this.sched.now, 0);
+  }
+
   #giveUp(last: MigrationRound, deviceBytes: number): void {
     this.#outcome = 'not-converged';
     const o = this.o;
@@ -411,7 +430,7 @@ class Migration {
     const fixedMs = msOf(this.#stopFixedNs(deviceBytes));
     const msg = `Pre-copy did not converge in ${o.maxRounds} rounds: the guest dirties ${o.dirtyMBps} MB/s in a ${o.wssMiB} MiB working set${o.trafficGbps > 0 ? ` (plus ${o.trafficGbps} Gbit/s of received traffic into RX buffers)` : ''} while the link moves ${bwMBps} MB/s; in round ${last.round} ${r3((last.pagesSent * PAGE_BYTES) / MIB)} MiB were sent in ${last.durationMs} ms and ${remainingMiB} MiB were dirty again at its end, so switching over would need ${msOf(this.#expectedNs)} ms of downtime (of which ${fixedMs} ms fixed stop costs) against the ${o.downtimeLimitMs} ms limit.`;
     const fixedOver = fixedMs > o.downtimeLimitMs;
-    this.#reasons = [msg, ...(fixedOver ? [`The fixed stop costs alone (${fixedMs} ms: vCPU stop, dirty-log sync, ${this.p.vfio ? 'device FSM arcs and state, ' : 'device state, '}resume) exceed the ${o.downtimeLimitMs} ms limit: no amount of pre-copy can fit it.`] : []), `What would help: a faster link (linkGbps), a higher downtime limit (downtimeLimitMs, QEMU's downtime-limit), fewer dirty pages (auto-converge throttles the vCPUs; post-copy moves the VM first and fetches pages on demand).`];
+    this.#reasons = [msg, ...(fixedOver ? [`The fixed stop costs alone (${fixedMs} ms: vCPU stop, dirty-log sync, ${this.p.vfio ? 'device FSM arcs and state, ' : 'device state, '}resume) exceed the ${o.downtimeLimitMs} ms limit: no amount of pre-copy can fit it.`] : []), `What would help: a faster link (linkGbps), a higher downtime limit (downtimeLimitMs, QEMU's downtime-limit), fewer dirty pages (auto-converge throttles the vCPUs: autoConverge=true; post-copy moves the VM first and fetches pages on demand).`];
     this.notes.push({ severity: 'warning', code: 'migration-not-converged', message: msg });
     this.#cancelAt = this.sched.now;
     this.#phase('migration cancelled: the VM keeps running on the source', this.sched.now, 0);
@@ -606,6 +625,7 @@ class Migration {
       vfioArcs: [...(this.vfioSrc?.arcs ?? []), ...(this.vfioDst?.arcs ?? [])],
       framesLost: this.work.framesLost,
       dirtyLogExits: this.work.dirtyLogExits,
+      cpuThrottlePct: this.work.throttlePct,
     };
     return { report, sched: this.sched, metrics: this.metrics, trace: this.trace, diagnostics: this.diagnostics };
   }

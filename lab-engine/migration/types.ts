@@ -38,6 +38,11 @@ export interface MigrationOptions {
   trafficGbps: number;
   /** Migrate a passthrough/VF anyway (teaching: device DMA is not logged → pages silently differ). */
   force?: boolean;
+  /**
+   * QEMU's auto-converge capability (default false): when the guest dirties more than half of
+   * what a round sent, twice, its vCPUs are throttled (20 %, then +10 % each time, up to 99 %).
+   */
+  autoConverge?: boolean;
 }
 
 export interface MigrationRound {
@@ -96,6 +101,8 @@ export interface MigrationReport {
   phases: MigrationPhase[];
   /** vfio-migration: every FSM arc the source and destination devices took, e.g. 'src RUNNING → PRE_COPY'. */
   vfioArcs: string[];
+  /** auto-converge: how far QEMU throttled the vCPUs in the end (percent of their time taken away; 0 = never). */
+  cpuThrottlePct: number;
   /** PML_FULL exits the guest took while KVM logged its writes (one per 512 newly dirtied pages): dirty logging is not free. */
   dirtyLogExits: number;
   /** Frames the VM did not receive: sent to it while it was paused or unreachable. */
@@ -111,6 +118,7 @@ export const MIGRATION_DEFAULTS: Omit<MigrationOptions, 'model' | 'seed'> = Obje
   maxRounds: 30,
   trafficGbps: 1,
   force: false,
+  autoConverge: false,
 });
 
 /** Accepted ranges: wide enough to teach with, small enough that a run stays well under a second. */
@@ -134,7 +142,7 @@ export function resolveOptions(opts: Partial<MigrationOptions> & { model: Migrat
   if (!(MIGRATION_MODELS as readonly string[]).includes(opts.model)) {
     throw new MigrationOptionError(`model must be one of ${MIGRATION_MODELS.join(', ')}, got ${JSON.stringify(opts.model)}`);
   }
-  const known = new Set(['model', 'seed', 'force', ...Object.keys(MIGRATION_LIMITS)]);
+  const known = new Set(['model', 'seed', 'force', 'autoConverge', ...Object.keys(MIGRATION_LIMITS)]);
   for (const k of Object.keys(opts)) if (!known.has(k)) throw new MigrationOptionError(`unknown migration option '${k}' (known: ${[...known].join(', ')})`);
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new MigrationOptionError(`seed must be an integer in [0, 4294967295], got ${JSON.stringify(seed)}`);
@@ -150,6 +158,10 @@ export function resolveOptions(opts: Partial<MigrationOptions> & { model: Migrat
   if (opts.force !== undefined) {
     if (typeof opts.force !== 'boolean') throw new MigrationOptionError(`force must be true or false, got ${JSON.stringify(opts.force)}`);
     out.force = opts.force;
+  }
+  if (opts.autoConverge !== undefined) {
+    if (typeof opts.autoConverge !== 'boolean') throw new MigrationOptionError(`autoConverge must be true or false, got ${JSON.stringify(opts.autoConverge)}`);
+    out.autoConverge = opts.autoConverge;
   }
   // The default working set (512 MiB) shrinks to all of RAM for a smaller guest; a given one must fit.
   if (opts.wssMiB === undefined) out.wssMiB = Math.min(out.wssMiB, out.memMiB);

@@ -60,6 +60,8 @@ export class GuestActivity {
   deviceDirtyBytes = 0;
   /** PML_FULL exits the guest took (one per 512 pages newly logged by KVM). */
   dirtyLogExits = 0;
+  /** auto-converge's CPU throttle, percent (cpu_throttle_set()). */
+  throttlePct = 0;
   #pmlEntries = 0;
   readonly #vcpu: ResourceSlot;
 
@@ -112,7 +114,8 @@ export class GuestActivity {
   #guestWrites(dt: Ns, now: Ns): void {
     const s = this.#s;
     if (s.dirtyMBps <= 0 || s.wssPages === 0) return;
-    const want = this.#writeCarry + (dt * s.dirtyMBps * 1e-3) / PAGE_BYTES;
+    // A throttled vCPU runs (100 − throttle) % of the time, and writes that much less.
+    const want = this.#writeCarry + (dt * s.dirtyMBps * 1e-3 * (100 - this.throttlePct)) / 100 / PAGE_BYTES;
     const n = Math.floor(want);
     // A working set beyond 1 GiB spreads its writes over more page versions than the caches
     // hold: each write then costs a cache miss, about six times a cached one.

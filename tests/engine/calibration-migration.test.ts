@@ -40,6 +40,19 @@ describe('C18: QEMU\'s default downtime limit (300 ms)', () => {
     expect(relaxed.outcome).toBe('completed');
   });
 
+  it('auto-converge throttles the vCPUs (20 %, then +10 %) until the same guest converges under the limit', () => {
+    const opts = { model: 'vhost-net' as const, memMiB: 1024, wssMiB: 256, dirtyMBps: 500, linkGbps: 1 };
+    const r = runMigration({ ...opts, autoConverge: true });
+    expect(r.outcome).toBe('completed');
+    expect(r.downtimeMs).toBeLessThanOrEqual(300);
+    expect(r.cpuThrottlePct).toBeGreaterThanOrEqual(20);
+    const steps = r.phases.filter((p) => p.name.startsWith('auto-converge')).map((p) => Number(/throttle (\d+) %/.exec(p.name)![1]));
+    expect(steps[0]).toBe(20);
+    for (let i = 1; i < steps.length; i++) expect(steps[i]! - steps[i - 1]!).toBe(10);
+    expect(steps[steps.length - 1]).toBe(r.cpuThrottlePct);
+    expect(runMigration(opts).cpuThrottlePct).toBe(0);
+  });
+
   it('shrinking the link alone turns a converging default run into not-converged', () => {
     expect(runMigration({ model: 'virtio-qemu', memMiB: 1024, wssMiB: 512, linkGbps: 10 }).outcome).toBe('completed');
     const slow = runMigration({ model: 'virtio-qemu', memMiB: 1024, wssMiB: 512, linkGbps: 1, maxRounds: 10 });

@@ -35,6 +35,7 @@ describe('properties over options in range', () => {
           downtimeLimitMs: fc.integer({ min: 5, max: 1000 }),
           maxRounds: fc.integer({ min: 1, max: 12 }),
           trafficGbps: fc.constantFrom(0, 0.5, 1, 5),
+          autoConverge: fc.boolean(),
         }),
         ({ wssFrac, ...o }) => {
           const r = runMigration({ ...o, wssMiB: Math.max(1, Math.floor(o.memMiB * wssFrac)) });
