@@ -31,6 +31,13 @@ describe('notebook cells for L6 (live migration)', () => {
     expect(Math.max(...low) - Math.min(...low)).toBeLessThan(10);
     const plot = cellOutput('l6-downtime.ts').plots[0]!;
     expect(plot.summary).toMatch(/stops converging at \d+ MB\/s/);
+    const rounds = cellOutput('l6-downtime.ts').plots[2]!;
+    const limitLine = rounds.series.find((x) => /fits/.test(x.label))!.values[0]!;
+    const worst = rounds.series.find((x) => x.label === '3000 MB/s')!.values;
+    expect(worst[worst.length - 1]!).toBeGreaterThan(limitLine); // never fits: not converged
+    const easy = rounds.series.find((x) => x.label === '50 MB/s')!.values;
+    expect(easy[0]!).toBeLessThan(limitLine); // fits after round 1: switched over
+    expect(easy.slice(1).every((v) => v === 0)).toBe(true);
   });
 
   it('l6-failover: a VF alone is refused with four reasons; failover completes with a longer outage than plain virtio at nearly the same downtime', () => {
