@@ -240,6 +240,14 @@ describe('L6 — every ReferenceRun resolves, and the prose matches its figures'
     expect(figure('migrate', l60, 'migration.downtimeMs')).toBeLessThanOrEqual(60);
     expect(figure('migrate', l60, 'migration.rounds.length')).toBeGreaterThan(figure('migrate', l300, 'migration.rounds.length'));
   });
+  it('auto-converge (simulated) makes the 2,000 MB/s VM converge by throttling its vCPUs', () => {
+    const run = (label: string) => parsed.filter((p) => p.scenario === 'migrate').flatMap((p) => p.runs).find((r) => r.label === label)!;
+    expect(pickMetric(metricsOf('migrate', run('2,000 MB/s, plain pre-copy').options), 'migration.outcome')).toBe('not-converged');
+    expect(pickMetric(metricsOf('migrate', run('2,000 MB/s, auto-converge').options), 'migration.outcome')).toBe('completed');
+    expect(figure('migrate', '2,000 MB/s, auto-converge', 'migration.cpuThrottlePct')).toBeGreaterThan(0);
+    expect(figure('migrate', '2,000 MB/s, auto-converge', 'migration.downtimeMs')).toBeLessThanOrEqual(300);
+    expect(l6).toMatch(/auto-converge \(simulated\) and post-copy \(not simulated\)/);
+  });
   it('a forced passthrough migration leaves pages that differ on the destination', () => {
     expect(figure('migrate', 'passthrough, forced', 'migration.pagesMismatched')).toBeGreaterThan(0);
   });
