@@ -57,11 +57,13 @@ export async function gradeJob(job: GradeJob, o: GradeJobOptions = {}): Promise<
   const result = job.hiddenSeeds.length > 0 ? gradeOutcomes(job.labId, outcomes, { mode: 'grade', codeHash }) : replay;
   result.execution_time = Math.round((performance.now() - t0) / 10) / 100;
   const diffs = resultsDiffer(job.stored, replay);
-  const notCompiled = outcomes.find((x) => x.kind === 'compile-error');
-  const allCompileErrors = outcomes.every((x) => x.kind === 'compile-error');
+  // Every seed refused the module (syntax error, missing export, threw while loading): the
+  // learner's first diagnostic is the row's reason.
+  const first = outcomes[0];
+  const compileError = first?.kind === 'compile-error' && outcomes.every((x) => x.kind === 'compile-error') ? first.diagnostics.map((d) => d.message).join(' ') : '';
   return {
     item: job.item,
-    status: allCompileErrors ? 'compile-error' : 'graded',
+    status: compileError ? 'compile-error' : 'graded',
     labId: job.labId,
     student: job.student,
     studentLabel: job.studentLabel,
@@ -69,6 +71,6 @@ export async function gradeJob(job: GradeJob, o: GradeJobOptions = {}): Promise<
     tampered: diffs.length > 0,
     diffs,
     warnings: job.warnings,
-    error: allCompileErrors && notCompiled?.kind === 'compile-error' ? notCompiled.diagnostics.map((d) => d.message).join(' ') : '',
+    error: compileError,
   };
 }
