@@ -118,6 +118,12 @@ class Migration {
   /** Device-state bytes sent while the vCPUs were stopped. */
   #stopBytes = 0;
   #indices: { name: string; value: number }[] = [];
+  #postcopy = false;
+  #postcopyRefusedNoted = false;
+  #postcopyFaults = 0;
+  #postcopyStallNs: Ns = 0;
+  #postcopyEndAt: Ns = 0;
+  #announced = false;
   /** auto-converge: syncs in a row at which the guest dirtied more than half of what was sent. */
   #dirtyRateHigh = 0;
   readonly vfioSrc: VfioMigrationDevice | undefined;
@@ -400,8 +406,12 @@ class Migration {
       // is the link's goodput, so the chunked transfer time below is that same quotient, exactly.
       this.#expectedNs = this.#transferNs(round.remainingDirty, 0) + this.#stopFixedNs(deviceBytes);
       this.trace.emit(t, sync, 'kvm', 'dirty-sync', () => `round ${round.round}: KVM_GET_DIRTY_LOG${this.p.rxLog ? ' + ' + this.p.rxLog : ''}: ${round.dirtiedDuring} pages newly dirty, ${round.remainingDirty} to send (${(remainingBytes / MIB).toFixed(1)} MiB)`);
-      if (this.#expectedNs <= this.o.downtimeLimitMs * 1e6) this.#stopAndCopy(deviceBytes);
-      else if (round.round >= this.o.maxRounds) this.#giveUp(round, deviceBytes);
+      const limitNs = this.o.downtimeLimitMs * 1e6;
+      if (this.#expectedNs <= limitNs) this.#stopAndCopy(deviceBytes, false);
+      else if (this.#postcopyAllowed() && this.#postcopyDowntimeNs(deviceBytes) <= limitNs) {
+        this.#expectedNs = this.#postcopyDowntimeNs(deviceBytes);
+        this.#stopAndCopy(deviceBytes, true);
+      } else if (round.round >= this.o.maxRounds) this.#giveUp(round, deviceBytes);
       else this.#startRound();
     });
   }
@@ -430,7 +440,7 @@ class Migration {
     const fixedMs = msOf(this.#stopFixedNs(deviceBytes));
     const msg = `Pre-copy did not converge in ${o.maxRounds} rounds: the guest dirties ${o.dirtyMBps} MB/s in a ${o.wssMiB} MiB working set${o.trafficGbps > 0 ? ` (plus ${o.trafficGbps} Gbit/s of received traffic into RX buffers)` : ''} while the link moves ${bwMBps} MB/s; in round ${last.round} ${r3((last.pagesSent * PAGE_BYTES) / MIB)} MiB were sent in ${last.durationMs} ms and ${remainingMiB} MiB were dirty again at its end, so switching over would need ${msOf(this.#expectedNs)} ms of downtime (of which ${fixedMs} ms fixed stop costs) against the ${o.downtimeLimitMs} ms limit.`;
     const fixedOver = fixedMs > o.downtimeLimitMs;
-    this.#reasons = [msg, ...(fixedOver ? [`The fixed stop costs alone (${fixedMs} ms: vCPU stop, dirty-log sync, ${this.p.vfio ? 'device FSM arcs and state, ' : 'device state, '}resume) exceed the ${o.downtimeLimitMs} ms limit: no amount of pre-copy can fit it.`] : []), `What would help: a faster link (linkGbps), a higher downtime limit (downtimeLimitMs, QEMU's downtime-limit), fewer dirty pages (auto-converge throttles the vCPUs: autoConverge=true; post-copy moves the VM first and fetches pages on demand).`];
+    this.#reasons = [msg, ...(fixedOver ? [`The fixed stop costs alone (${fixedMs} ms: vCPU stop, dirty-log sync, ${this.p.vfio ? 'device FSM arcs and state, ' : 'device state, '}resume) exceed the ${o.downtimeLimitMs} ms limit: no amount of pre-copy can fit it.`] : []), `What would help: a faster link (linkGbps), a higher downtime limit (downtimeLimitMs, QEMU's downtime-limit), fewer dirty pages (auto-converge throttles the vCPUs: autoConverge=true; post-copy moves the VM first and fetches pages on demand: postcopy=true).`];
     this.notes.push({ severity: 'warning', code: 'migration-not-converged', message: msg });
     this.#cancelAt = this.sched.now;
     this.#phase('migration cancelled: the VM keeps running on the source', this.sched.now, 0);
@@ -439,7 +449,28 @@ class Migration {
     else this.#afterSwitch();
   }
 
-  #stopAndCopy(deviceBytes: number): void {
+  /** Post-copy was asked for and the model can do it (QEMU blocks post-copy with VFIO devices). */
+  #postcopyAllowed(): boolean {
+    if (!this.o.postcopy) return false;
+    if (this.p.vfio && !this.#postcopyRefusedNoted) {
+      this.#postcopyRefusedNoted = true;
+      this.notes.push({ severity: 'warning', code: 'migration-postcopy-unsupported', message: 'post-copy is not available with a VFIO device (QEMU refuses postcopy-ram while a VFIO device migrates): pre-copy continues.' });
+    }
+    return !this.p.vfio;
+  }
+
+  /** The discard bitmap post-copy sends at the switch (one bit per page, QEMU sends it as ranges). */
+  #discardBytes(): number {
+    return Math.ceil(this.pages / 8);
+  }
+
+  /** Downtime of a switch to post-copy: the fixed stop costs, the device state and the discard bitmap; no pages. */
+  #postcopyDowntimeNs(deviceBytes: number): Ns {
+    return this.#stopFixedNs(deviceBytes) + this.#deviceSendNs(this.#discardBytes());
+  }
+
+  #stopAndCopy(deviceBytes: number, postcopy: boolean): void {
+    this.#postcopy = postcopy;
     const t0 = this.sched.now;
     this.#pathDown();
     // An assigned NIC nobody quiesces keeps filling the RX buffers the guest had posted.
@@ -467,6 +498,16 @@ class Migration {
       const extra = this.#syncLogs();
       if (extra > 0) this.notes.push({ severity: 'info', code: 'migration-final-sync', message: `the final sync found ${extra} pages dirtied after the last round's sync` });
       const pages = this.bitmap.count();
+      if (postcopy) {
+        // Post-copy: no pages now. The destination learns which pages it lacks and resumes.
+        const bytes = this.#discardBytes();
+        const t1 = this.sched.now;
+        const dur = this.#deviceSendNs(bytes);
+        this.#phase(`post-copy: switch with ${pages} pages still on the source (discard bitmap, ${bytes} bytes)`, t1, dur);
+        this.#chargeDevice(t1, bytes);
+        this.sched.schedule(dur, () => this.#sendDeviceState(deviceBytes));
+        return;
+      }
       this.#stopCopyPages = pages;
       const start = this.sched.now;
       const step = (): void => {
@@ -543,9 +584,19 @@ class Migration {
 
   #resume(): void {
     this.#advance();
+    if (this.#postcopy) {
+      this.#resumeAt = this.sched.now;
+      this.#startPostcopyPush();
+      this.#announce();
+      return;
+    }
     this.#mismatched = countMismatched(this.src, this.dst);
     this.work.resumeOnDestination(this.sched.now);
     this.#resumeAt = this.sched.now;
+    this.#announce();
+  }
+
+  #announce(): void {
     const a = this.p.announce;
     this.#phase(a.name, this.sched.now, a.ns);
     this.sched.schedule(a.ns, () => {
@@ -553,6 +604,54 @@ class Migration {
       if (this.p.failover) this.#replugPrimary('destination');
       else this.#afterSwitch();
     });
+  }
+
+  /**
+   * Post-copy after the resume: the source pushes the pages the destination still lacks
+   * (migration bitmap = missing pages) while the guest faults in the ones it touches first.
+   */
+  #startPostcopyPush(): void {
+    const missing = this.bitmap;
+    const written = new DirtyBitmap(this.pages);
+    const pageBytes = PAGE_BYTES + COSTS.migPageHeaderBytes.ns;
+    const faultNs = COSTS.postcopyFault.ns + this.#chunkNs(1, 0);
+    this.work.startPostcopy(this.sched.now, {
+      dst: this.dst,
+      missing,
+      written,
+      faultNs,
+      fault: (p) => {
+        this.dst.versions[p] = this.src.versions[p]!;
+        missing.words[p >>> 5] = (missing.words[p >>> 5]! & ~(1 << (p & 31))) >>> 0;
+        this.#postcopyFaults++;
+        this.#postcopyStallNs += faultNs;
+        this.#bytesSent += pageBytes;
+      },
+    });
+    const start = this.sched.now;
+    this.#cursor = 0;
+    const step = (): void => {
+      this.#advance(); // the guest's faults so far come first
+      const n = this.#copyPages(CHUNK_PAGES);
+      if (n === 0) {
+        this.work.endPostcopy(this.sched.now);
+        this.#postcopyEndAt = this.sched.now;
+        this.#phase(`post-copy: the source pushed the remaining pages; the guest faulted ${this.#postcopyFaults} in`, start, this.sched.now - start);
+        // The destination must now hold every page: the source's, unless the guest wrote it there since.
+        const sv = this.src.versions;
+        const dv = this.dst.versions;
+        let bad = 0;
+        for (let p = 0; p < this.pages; p++) if (!written.test(p) && sv[p] !== dv[p]) bad++;
+        this.#mismatched = bad;
+        if (this.#announced) this.#afterSwitch();
+        return;
+      }
+      const bytes = n * pageBytes;
+      const dur = this.#chunkNs(n, 0);
+      this.#charge(this.sched.now, bytes, n, dur);
+      this.sched.schedule(dur, step);
+    };
+    step();
   }
 
   /** Failover: a VF is hot-plugged (on the destination, or back on the source after a cancel) and probed while traffic runs on virtio, then enslaved as primary. */
@@ -570,6 +669,11 @@ class Migration {
   }
 
   #afterSwitch(): void {
+    // Post-copy still pushing pages: the run ends after it (the push calls back here).
+    if (this.#postcopy && this.#postcopyEndAt === 0) {
+      this.#announced = true;
+      return;
+    }
     this.#endAt = this.sched.now + this.#tailNs();
     this.sched.at(this.#endAt, () => this.#end());
   }
@@ -594,7 +698,7 @@ class Migration {
       }
       if (down > o.downtimeLimitMs * 1e6) this.notes.push({ severity: 'warning', code: 'migration-downtime-over-limit', message: `downtime ${msOf(down)} ms exceeded the ${o.downtimeLimitMs} ms limit` });
       if (!this.p.migratable) this.notes.push({ severity: 'warning', code: 'migration-device-state-lost', message: 'the assigned NIC\'s state was not transferred: the destination device starts from reset and the frames in its rings are lost.' });
-      this.notes.push({ severity: 'info', code: 'migration-completed', message: `completed in ${this.rounds.length} pre-copy round(s); downtime ${msOf(down)} ms (expected ${msOf(this.#expectedNs)} ms, limit ${o.downtimeLimitMs} ms); ${this.#stopCopyPages} pages in stop-and-copy.` });
+      this.notes.push({ severity: 'info', code: 'migration-completed', message: `completed in ${this.rounds.length} pre-copy round(s)${this.#postcopy ? ' and post-copy' : ''}; downtime ${msOf(down)} ms (expected ${msOf(this.#expectedNs)} ms, limit ${o.downtimeLimitMs} ms); ${this.#postcopy ? `${this.#postcopyFaults} pages faulted in by the guest on the destination (${msOf(this.#postcopyStallNs)} ms of vCPU waits), the rest pushed by the source` : `${this.#stopCopyPages} pages in stop-and-copy`}.` });
     }
     const downtimeNs = completed && this.#resumeAt > 0 ? this.#resumeAt - this.#stopAt : 0;
     const loggers = ['KVM dirty log'];
@@ -607,7 +711,7 @@ class Migration {
       outcome: this.#outcome,
       reasons: this.#reasons,
       rounds: this.rounds,
-      totalMs: completed ? msOf(this.#resumeAt) : this.#outcome === 'refused' ? 0 : msOf(this.#cancelAt),
+      totalMs: completed ? msOf(this.#postcopy ? this.#postcopyEndAt : this.#resumeAt) : this.#outcome === 'refused' ? 0 : msOf(this.#cancelAt),
       downtimeMs: msOf(downtimeNs),
       outageMs: msOf(this.work.outageNs(this.sched.now)),
       transferredMiB: r3(this.#bytesSent / MIB),
@@ -626,6 +730,8 @@ class Migration {
       framesLost: this.work.framesLost,
       dirtyLogExits: this.work.dirtyLogExits,
       cpuThrottlePct: this.work.throttlePct,
+      postcopyFaults: this.#postcopyFaults,
+      postcopyStallMs: msOf(this.#postcopyStallNs),
     };
     return { report, sched: this.sched, metrics: this.metrics, trace: this.trace, diagnostics: this.diagnostics };
   }

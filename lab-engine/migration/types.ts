@@ -43,6 +43,13 @@ export interface MigrationOptions {
    * what a round sent, twice, its vCPUs are throttled (20 %, then +10 % each time, up to 99 %).
    */
   autoConverge?: boolean;
+  /**
+   * QEMU's postcopy-ram (default false): when a round's downtime estimate does not fit the limit,
+   * switch to post-copy instead (migrate-start-postcopy, as libvirt's --postcopy-after-precopy):
+   * the VM resumes on the destination at once and faults its missing pages in over the link
+   * while the source pushes the rest.
+   */
+  postcopy?: boolean;
 }
 
 export interface MigrationRound {
@@ -101,6 +108,10 @@ export interface MigrationReport {
   phases: MigrationPhase[];
   /** vfio-migration: every FSM arc the source and destination devices took, e.g. 'src RUNNING → PRE_COPY'. */
   vfioArcs: string[];
+  /** Post-copy: pages the guest faulted in from the source after it resumed on the destination (0 without post-copy). */
+  postcopyFaults: number;
+  /** Post-copy: time the guest's vCPUs waited for those pages (userfaultfd, request, the page over the link), ms. */
+  postcopyStallMs: number;
   /** auto-converge: how far QEMU throttled the vCPUs in the end (percent of their time taken away; 0 = never). */
   cpuThrottlePct: number;
   /** PML_FULL exits the guest took while KVM logged its writes (one per 512 newly dirtied pages): dirty logging is not free. */
@@ -119,6 +130,7 @@ export const MIGRATION_DEFAULTS: Omit<MigrationOptions, 'model' | 'seed'> = Obje
   trafficGbps: 1,
   force: false,
   autoConverge: false,
+  postcopy: false,
 });
 
 /** Accepted ranges: wide enough to teach with, small enough that a run stays well under a second. */
@@ -142,7 +154,7 @@ export function resolveOptions(opts: Partial<MigrationOptions> & { model: Migrat
   if (!(MIGRATION_MODELS as readonly string[]).includes(opts.model)) {
     throw new MigrationOptionError(`model must be one of ${MIGRATION_MODELS.join(', ')}, got ${JSON.stringify(opts.model)}`);
   }
-  const known = new Set(['model', 'seed', 'force', 'autoConverge', ...Object.keys(MIGRATION_LIMITS)]);
+  const known = new Set(['model', 'seed', 'force', 'autoConverge', 'postcopy', ...Object.keys(MIGRATION_LIMITS)]);
   for (const k of Object.keys(opts)) if (!known.has(k)) throw new MigrationOptionError(`unknown migration option '${k}' (known: ${[...known].join(', ')})`);
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new MigrationOptionError(`seed must be an integer in [0, 4294967295], got ${JSON.stringify(seed)}`);
@@ -158,6 +170,10 @@ export function resolveOptions(opts: Partial<MigrationOptions> & { model: Migrat
   if (opts.force !== undefined) {
     if (typeof opts.force !== 'boolean') throw new MigrationOptionError(`force must be true or false, got ${JSON.stringify(opts.force)}`);
     out.force = opts.force;
+  }
+  if (opts.postcopy !== undefined) {
+    if (typeof opts.postcopy !== 'boolean') throw new MigrationOptionError(`postcopy must be true or false, got ${JSON.stringify(opts.postcopy)}`);
+    out.postcopy = opts.postcopy;
   }
   if (opts.autoConverge !== undefined) {
     if (typeof opts.autoConverge !== 'boolean') throw new MigrationOptionError(`autoConverge must be true or false, got ${JSON.stringify(opts.autoConverge)}`);

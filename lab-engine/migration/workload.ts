@@ -22,6 +22,19 @@ export const RX_POOL_PAGES = RX_RING / 2;
 /** Entries of the PML log page (Intel SDM: 512 64-bit GPAs in one 4 KiB page). */
 export const PML_ENTRIES = 512;
 
+/** Where the guest's writes go during post-copy, and what a write to a missing page does. */
+export interface PostcopyTarget {
+  dst: PageStore;
+  /** Pages not yet on the destination. */
+  missing: DirtyBitmap;
+  /** Pages the guest wrote on the destination (their content is the destination's own from then on). */
+  written: DirtyBitmap;
+  /** Bring page `p` over from the source now (the guest's vCPU waits for it). */
+  fault: (p: number) => void;
+  /** How long the vCPU waits for one faulted page. */
+  faultNs: Ns;
+}
+
 export interface WorkloadSetup {
   src: PageStore;
   kvmLog: DirtyBitmap;
@@ -46,8 +59,11 @@ export class GuestActivity {
   #writeCarry = 0;
   #nextFrame = 0;
   #rxPos = 0;
-  /** Where the guest runs: 'source' → 'paused' → 'destination'. */
-  #vm: 'source' | 'paused' | 'destination' = 'source';
+  /** Where the guest runs: 'source' → 'paused' → 'destination' (or 'postcopy': on the destination, pages still arriving). */
+  #vm: 'source' | 'paused' | 'destination' | 'postcopy' = 'source';
+  #postcopy: PostcopyTarget | undefined;
+  /** Post-copy: vCPU time carried to the next step (negative: still waiting for a page). */
+  #postcopyBudget = 0;
   #downSince: Ns | undefined;
   #outageNs: Ns = 0;
   framesLost = 0;
@@ -77,6 +93,7 @@ export class GuestActivity {
     if (now <= from) return;
     this.#last = now;
     if (this.#vm === 'source') this.#guestWrites(now - from, now);
+    else if (this.#vm === 'postcopy') this.#postcopyWrites(now - from);
     this.#traffic(from, now);
   }
 
@@ -91,6 +108,20 @@ export class GuestActivity {
   resumeOnDestination(now: Ns): void {
     this.advance(now);
     this.#vm = 'destination';
+  }
+
+  /** Post-copy: the guest runs on the destination; a write to a page still missing there faults it in first. */
+  startPostcopy(now: Ns, target: PostcopyTarget): void {
+    this.advance(now);
+    this.#vm = 'postcopy';
+    this.#postcopy = target;
+  }
+
+  /** Post-copy is over: every page is on the destination. */
+  endPostcopy(now: Ns): void {
+    this.advance(now);
+    this.#vm = 'destination';
+    this.#postcopy = undefined;
   }
 
   pathDown(now: Ns): void {
@@ -144,6 +175,38 @@ export class GuestActivity {
       }
     }
     this.#pmlFull(newlyLogged, now);
+  }
+
+  /**
+   * The guest's writes on the destination during post-copy: the same working set and rate, but a
+   * write to a missing page stalls the vCPU for `faultNs` while the page comes over, so a guest
+   * that keeps faulting gets less done (the time budget carries over between steps).
+   */
+  #postcopyWrites(dt: Ns): void {
+    const s = this.#s;
+    const pc = this.#postcopy!;
+    if (s.dirtyMBps <= 0 || s.wssPages === 0) return;
+    const perWrite = (PAGE_BYTES * 100) / (s.dirtyMBps * 1e-3 * (100 - this.throttlePct)); // ns between writes at full speed
+    let budget = this.#postcopyBudget + dt;
+    const v = pc.dst.versions;
+    let x = s.rng.u32() | 1;
+    let n = 0;
+    while (budget >= perWrite) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      const p = s.wssStart + Math.floor(((x >>> 0) / 4294967296) * s.wssPages);
+      if (pc.missing.test(p)) {
+        pc.fault(p);
+        budget -= pc.faultNs;
+      }
+      v[p] = (v[p]! + 1) >>> 0;
+      pc.written.set(p);
+      budget -= perWrite;
+      n++;
+    }
+    this.#postcopyBudget = budget;
+    this.work += s.wssPages > 262144 ? 6 * n : n;
   }
 
   /**

@@ -77,7 +77,7 @@ export const CELL_API_DTS = `declare module 'iovlab' {
       totalMs: number; downtimeMs: number; outageMs: number; transferredMiB: number; deviceStateBytes: number;
       /** Destination pages that differ from the source at switch-over (0 unless a write was not logged). */
       pagesMismatched: number;
-      events: number; expectedDowntimeMs: number; dirtyLogExits: number; cpuThrottlePct: number; bandwidthMBps: number; stopCopyPages: number; framesLost: number;
+      events: number; expectedDowntimeMs: number; dirtyLogExits: number; cpuThrottlePct: number; postcopyFaults: number; postcopyStallMs: number; bandwidthMBps: number; stopCopyPages: number; framesLost: number;
       dirtyLoggers: string[];
       rxQueueIndices: { name: string; value: number }[];
       deviceStateParts: { name: string; bytes: number }[];

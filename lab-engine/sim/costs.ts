@@ -209,6 +209,8 @@ export const COSTS = {
   failoverReplug: c(800_000_000, '[E] ACPI hot-plug + VF driver probe + PF mailbox + link up, ~0.8 s'),
   /** KVM's PML_FULL exit handler: move the 512 logged GPAs into the memslot's dirty bitmap, reset the PML index. */
   pmlFullDrain: c(5_000, '[E] vmx_flush_pml_buffer(): 512 entries, ~10 ns each, ~5 µs per PML_FULL exit (on top of exitHardware)'),
+  /** Post-copy: a guest access to a page not yet on the destination — userfaultfd wakes QEMU, which requests the page from the source (besides the page's own time on the link). */
+  postcopyFault: c(40_000, '[E] userfaultfd fault → postcopy_request_page() → source return path → UFFDIO_COPY, ~40 µs plus the page on the link'),
   /** VFIO migration: the variant driver serializes the stopped device's state into the data_fd (per MiB). */
   vfioStateSavePerMiB: c(1_000_000, '[E] device firmware dumps state at ~1 GB/s'),
   /** VFIO migration: one FSM arc (VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE step in the variant driver). */

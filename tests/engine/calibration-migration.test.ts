@@ -53,6 +53,26 @@ describe('C18: QEMU\'s default downtime limit (300 ms)', () => {
     expect(runMigration(opts).cpuThrottlePct).toBe(0);
   });
 
+  it('post-copy completes what pre-copy could not: a few ms of downtime, then the guest faults its missing pages in while the source pushes the rest', () => {
+    const opts = { model: 'vhost-net' as const, memMiB: 1024, wssMiB: 256, dirtyMBps: 500, linkGbps: 1 };
+    const r = runMigration({ ...opts, postcopy: true });
+    expect(r.outcome).toBe('completed');
+    expect(r.rounds.length).toBe(1); // switched after the first pass, as --postcopy-after-precopy
+    expect(r.downtimeMs).toBeLessThan(10);
+    expect(r.postcopyFaults).toBeGreaterThan(0);
+    expect(r.postcopyStallMs).toBeGreaterThan(0);
+    const resumeMs = r.phases.find((p) => /resumes the vCPUs/.test(p.name))!;
+    const pushMs = r.totalMs - (resumeMs.startMs + resumeMs.durationMs);
+    expect(pushMs).toBeGreaterThan(0);
+    expect(r.postcopyStallMs).toBeLessThanOrEqual(pushMs + 1); // the vCPU cannot wait longer than the push lasts
+    expect(r.pagesMismatched).toBe(0); // every page the guest did not rewrite arrived intact
+    // A VFIO device blocks post-copy: pre-copy goes on (and here does not converge).
+    const v = runMigration({ ...opts, model: 'vfio-migration', postcopy: true, maxRounds: 4 });
+    expect(v.outcome).toBe('not-converged');
+    expect(v.diagnostics.some((d) => d.code === 'migration-postcopy-unsupported')).toBe(true);
+    expect(v.postcopyFaults).toBe(0);
+  });
+
   it('shrinking the link alone turns a converging default run into not-converged', () => {
     expect(runMigration({ model: 'virtio-qemu', memMiB: 1024, wssMiB: 512, linkGbps: 10 }).outcome).toBe('completed');
     const slow = runMigration({ model: 'virtio-qemu', memMiB: 1024, wssMiB: 512, linkGbps: 1, maxRounds: 10 });

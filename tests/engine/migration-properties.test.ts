@@ -36,6 +36,7 @@ describe('properties over options in range', () => {
           maxRounds: fc.integer({ min: 1, max: 12 }),
           trafficGbps: fc.constantFrom(0, 0.5, 1, 5),
           autoConverge: fc.boolean(),
+          postcopy: fc.boolean(),
         }),
         ({ wssFrac, ...o }) => {
           const r = runMigration({ ...o, wssMiB: Math.max(1, Math.floor(o.memMiB * wssFrac)) });
