@@ -31,6 +31,10 @@
  *   comes first; the migration thread never looks at memory in between, so nothing is missed.
  * - No multifd channels, compression or XBZRLE; one migration thread, its copy work
  *   (COSTS.copyPer64B) the limit only above ~60 Gbit/s links.
+ * - Post-copy: QEMU's faulted pages share the link with the background push (and jump its
+ *   queue) → a faulted page costs COSTS.postcopyFault + its own link time and the push is not
+ *   delayed by it → the push ends a little early when the guest faults a lot; received frames
+ *   on the destination do not fault (the RX ring's pages were sent long before).
  */
 import { COSTS, copyCost } from '../sim/costs.ts';
 import { MetricsRecorder, type ResourceSlot } from '../sim/metrics.ts';
