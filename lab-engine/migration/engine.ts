@@ -33,10 +33,11 @@
  *   (COSTS.copyPer64B) the limit only above ~60 Gbit/s links.
  * - Post-copy: QEMU's faulted pages share the link with the background push (and jump its
  *   queue) → a faulted page costs COSTS.postcopyFault + its own link time and the push is not
- *   delayed by it → the push ends a little early when the guest faults a lot; received frames
- *   on the destination do not fault (the RX ring's pages were sent long before).
+ *   delayed by it → the push ends a little early when the guest faults a lot. Frames received
+ *   on the destination count as delivered but are not written into its memory (only the
+ *   guest's own writes fault pages in).
  */
-import { COSTS, copyCost } from '../sim/costs.ts';
+import { COSTS } from '../sim/costs.ts';
 import { MetricsRecorder, type ResourceSlot } from '../sim/metrics.ts';
 import { Rng } from '../sim/rng.ts';
 import { Scheduler } from '../sim/scheduler.ts';
@@ -49,19 +50,16 @@ import { sumBytes, VFIO_DEVICE_STATE } from './device-state.ts';
 import type { MigrationOptions, MigrationPhase, MigrationReport, MigrationRound } from './types.ts';
 import { VFIO_STATE, VfioMigrationDevice } from './vfio-fsm.ts';
 import { GuestActivity, RX_POOL_PAGES, RX_RING } from './workload.ts';
+import { CHUNK_BYTES, CHUNK_PAGES, MigrationLink, PAGE_ON_STREAM } from './link.ts';
 
-/** Pages per send: QEMU multifd's packet of 512 KiB (MULTIFD_PACKET_SIZE) [R]; one scheduler event each. */
-export const CHUNK_PAGES = 128;
+export { CHUNK_PAGES, LINK_GOODPUT } from './link.ts';
+
 /** Work one run may simulate — guest writes (×6 beyond a 1 GiB working set) + 2 per received frame + 10 per scheduler event — about a second or two of wall time. */
 export const WORK_BUDGET = 200_000_000;
 /** The guest workload and the RX traffic advance in steps of this much virtual time (and at every state change). */
 export const TICK_NS: Ns = 1_000_000;
-/** TCP goodput share of a 1500-MTU Ethernet link: 1,448 payload bytes per 1,538 on the wire (CALIBRATION C16 [D]). */
-export const LINK_GOODPUT = 1448 / 1538;
 /** After the VM runs on the destination (or the migration is cancelled) its traffic is followed this long. */
 const TAIL_NS: Ns = 1_000_000_000;
-/** Per-page work of the migration thread besides the copy: find the bit, build the header, queue the iovec [E]. */
-const THREAD_PER_PAGE_NS: Ns = 100;
 const GIB = 1024 * 1024 * 1024;
 const MIB = 1024 * 1024;
 
@@ -98,6 +96,7 @@ class Migration {
   /** The RX writer's log (undefined: the writes are not logged). */
   readonly rxLog: DirtyBitmap | undefined;
   readonly link: ResourceSlot;
+  readonly net: MigrationLink;
   readonly thread: ResourceSlot;
   readonly work: GuestActivity;
 
@@ -155,6 +154,7 @@ class Migration {
       deviceDirtyState: this.p.vfio,
     });
     this.link = this.metrics.resource('migration link');
+    this.net = new MigrationLink(o.linkGbps);
     this.thread = this.metrics.resource('migration thread');
     if (this.p.vfio) {
       this.vfioSrc = new VfioMigrationDevice('src');
@@ -220,34 +220,10 @@ class Migration {
     this.trace.emit(start, dur, 'qemu', 'migration-phase', name);
   }
 
-  /** Time the link and the migration thread need for one send of `pages` pages + `extraBytes` of device state. */
-  #chunkNs(pages: number, extraBytes: number): Ns {
-    const bytes = pages * (PAGE_BYTES + COSTS.migPageHeaderBytes.ns) + extraBytes;
-    const linkNs = Math.ceil((bytes * 8) / (this.o.linkGbps * LINK_GOODPUT));
-    const threadNs = copyCost(bytes) + pages * THREAD_PER_PAGE_NS;
-    return Math.max(linkNs, threadNs);
-  }
-
-  /** What sending `pages` pages then `deviceBytes` bytes of device state takes, chunk by chunk, exactly as #send does. */
-  #transferNs(pages: number, deviceBytes: number): Ns {
-    const full = Math.floor(pages / CHUNK_PAGES);
-    const rest = pages % CHUNK_PAGES;
-    let ns = full * this.#chunkNs(CHUNK_PAGES, 0) + (rest ? this.#chunkNs(rest, 0) : 0);
-    ns += this.#deviceSendNs(deviceBytes);
-    return ns;
-  }
-
-  #deviceSendNs(bytes: number): Ns {
-    const chunk = CHUNK_PAGES * PAGE_BYTES;
-    let ns = 0;
-    for (let left = bytes; left > 0; left -= chunk) ns += this.#chunkNs(0, Math.min(chunk, left));
-    return ns;
-  }
-
   #charge(t: Ns, bytes: number, pages: number, dur: Ns): void {
     this.trace.emit(t, dur, 'wire', pages > 0 ? 'page-chunk' : 'device-state-chunk', () => (pages > 0 ? `${pages} pages (${bytes} B with headers) to the destination` : `${bytes} B of device state`));
-    this.metrics.charge('wire', this.link, t, Math.ceil((bytes * 8) / (this.o.linkGbps * LINK_GOODPUT)));
-    this.metrics.charge('qemu', this.thread, t, Math.min(dur, copyCost(bytes) + pages * THREAD_PER_PAGE_NS));
+    this.metrics.charge('wire', this.link, t, this.net.linkNs(bytes));
+    this.metrics.charge('qemu', this.thread, t, Math.min(dur, this.net.threadNs(pages, bytes)));
     this.#bytesSent += bytes;
   }
 
@@ -316,9 +292,9 @@ class Migration {
       this.#advance();
       const t = this.sched.now;
       if (deviceBytes > 0) {
-        const b = Math.min(deviceBytes, CHUNK_PAGES * PAGE_BYTES);
+        const b = Math.min(deviceBytes, CHUNK_BYTES);
         deviceBytes -= b;
-        const dur = this.#chunkNs(0, b);
+        const dur = this.net.chunkNs(0, b);
         this.#charge(t, b, 0, dur);
         this.#roundBytes += b;
         this.#roundSendNs += dur;
@@ -332,8 +308,8 @@ class Migration {
         return;
       }
       round.pagesSent += n;
-      const bytes = n * (PAGE_BYTES + COSTS.migPageHeaderBytes.ns);
-      const dur = this.#chunkNs(n, 0);
+      const bytes = n * PAGE_ON_STREAM;
+      const dur = this.net.chunkNs(n, 0);
       this.#charge(t, bytes, n, dur);
       this.#roundBytes += bytes;
       this.#roundSendNs += dur;
@@ -385,7 +361,7 @@ class Migration {
       ns += Math.ceil((COSTS.vfioStateSavePerMiB.ns * deviceBytes) / MIB);
       ns += 3 * COSTS.vfioArc.ns; // destination RESUMING → STOP → RUNNING_P2P → RUNNING
     }
-    ns += this.#deviceSendNs(deviceBytes);
+    ns += this.net.deviceSendNs(deviceBytes);
     ns += COSTS.migDestResume.ns;
     return ns;
   }
@@ -404,11 +380,11 @@ class Migration {
       round.remainingDirty = this.bitmap.count();
       if (this.o.autoConverge) this.#autoConverge(round);
       if (this.#roundSendNs > 0) this.#bandwidth = this.#roundBytes / this.#roundSendNs;
-      const remainingBytes = round.remainingDirty * (PAGE_BYTES + COSTS.migPageHeaderBytes.ns);
+      const remainingBytes = round.remainingDirty * PAGE_ON_STREAM;
       const deviceBytes = this.#stopDeviceBytes();
       // QEMU: expected downtime = pending / bandwidth. With a dedicated link the measured bandwidth
       // is the link's goodput, so the chunked transfer time below is that same quotient, exactly.
-      this.#expectedNs = this.#transferNs(round.remainingDirty, 0) + this.#stopFixedNs(deviceBytes);
+      this.#expectedNs = this.net.transferNs(round.remainingDirty, 0) + this.#stopFixedNs(deviceBytes);
       this.trace.emit(t, sync, 'kvm', 'dirty-sync', () => `round ${round.round}: KVM_GET_DIRTY_LOG${this.p.rxLog ? ' + ' + this.p.rxLog : ''}: ${round.dirtiedDuring} pages newly dirty, ${round.remainingDirty} to send (${(remainingBytes / MIB).toFixed(1)} MiB)`);
       const limitNs = this.o.downtimeLimitMs * 1e6;
       if (this.#expectedNs <= limitNs) this.#stopAndCopy(deviceBytes, false);
@@ -470,7 +446,7 @@ class Migration {
 
   /** Downtime of a switch to post-copy: the fixed stop costs, the device state and the discard bitmap; no pages. */
   #postcopyDowntimeNs(deviceBytes: number): Ns {
-    return this.#stopFixedNs(deviceBytes) + this.#deviceSendNs(this.#discardBytes());
+    return this.#stopFixedNs(deviceBytes) + this.net.deviceSendNs(this.#discardBytes());
   }
 
   #stopAndCopy(deviceBytes: number, postcopy: boolean): void {
@@ -506,7 +482,7 @@ class Migration {
         // Post-copy: no pages now. The destination learns which pages it lacks and resumes.
         const bytes = this.#discardBytes();
         const t1 = this.sched.now;
-        const dur = this.#deviceSendNs(bytes);
+        const dur = this.net.deviceSendNs(bytes);
         this.#phase(`post-copy: switch with ${pages} pages still on the source (discard bitmap, ${bytes} bytes)`, t1, dur);
         this.#chargeDevice(t1, bytes);
         this.sched.schedule(dur, () => this.#sendDeviceState(deviceBytes));
@@ -521,8 +497,8 @@ class Migration {
           this.#sendDeviceState(deviceBytes);
           return;
         }
-        const bytes = n * (PAGE_BYTES + COSTS.migPageHeaderBytes.ns);
-        const dur = this.#chunkNs(n, 0);
+        const bytes = n * PAGE_ON_STREAM;
+        const dur = this.net.chunkNs(n, 0);
         this.#charge(this.sched.now, bytes, n, dur);
         this.sched.schedule(dur, step);
       };
@@ -557,7 +533,7 @@ class Migration {
       this.#phase('VFIO: the driver serializes the stopped device into the data_fd', t, save);
       t += save;
     }
-    const send = this.#deviceSendNs(bytes);
+    const send = this.net.deviceSendNs(bytes);
     if (bytes > 0) {
       this.#phase(`device state: ${bytes} bytes`, t, send);
       this.#chargeDevice(t, bytes);
@@ -577,10 +553,10 @@ class Migration {
   }
 
   #chargeDevice(t: Ns, bytes: number): void {
-    const chunk = CHUNK_PAGES * PAGE_BYTES;
+    const chunk = CHUNK_BYTES;
     for (let left = bytes; left > 0; left -= chunk) {
       const b = Math.min(chunk, left);
-      const dur = this.#chunkNs(0, b);
+      const dur = this.net.chunkNs(0, b);
       this.#charge(t, b, 0, dur);
       t += dur;
     }
@@ -617,8 +593,8 @@ class Migration {
   #startPostcopyPush(): void {
     const missing = this.bitmap;
     const written = new DirtyBitmap(this.pages);
-    const pageBytes = PAGE_BYTES + COSTS.migPageHeaderBytes.ns;
-    const faultNs = COSTS.postcopyFault.ns + this.#chunkNs(1, 0);
+    const pageBytes = PAGE_ON_STREAM;
+    const faultNs = COSTS.postcopyFault.ns + this.net.chunkNs(1, 0);
     this.work.startPostcopy(this.sched.now, {
       dst: this.dst,
       missing,
@@ -651,7 +627,7 @@ class Migration {
         return;
       }
       const bytes = n * pageBytes;
-      const dur = this.#chunkNs(n, 0);
+      const dur = this.net.chunkNs(n, 0);
       this.#charge(this.sched.now, bytes, n, dur);
       this.sched.schedule(dur, step);
     };
