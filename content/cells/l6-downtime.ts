@@ -16,7 +16,9 @@
 // Things to try: LINK_GBPS = 25 (the crossing moves right); WSS_MIB = 64 (a small hot set
 // converges at any dirty rate: its pages re-dirty, but there are few of them); LIMIT_MS = 30;
 // AUTO_CONVERGE = true (the vCPUs lose 20 %, 30 %, … of their time until the rounds shrink: every
-// rate converges, at the price of a slower guest and more rounds).
+// rate converges, at the price of a slower guest and more rounds); POSTCOPY = true (a round that
+// does not fit switches to post-copy: a few ms of downtime at any rate, then the guest waits for
+// every page it touches before the source has pushed it: postcopyFaults, postcopyStallMs).
 import { sim, plot, table } from 'iovlab';
 
 const MEM_MIB = 2048;
@@ -25,6 +27,7 @@ const LINK_GBPS = 10;
 const LIMIT_MS = 300;
 const ROUNDS = 15; // pre-copy rounds before giving up (the scenario's default is 30)
 const AUTO_CONVERGE = false; // QEMU's auto-converge: throttle the vCPUs while they out-dirty the link
+const POSTCOPY = false; // QEMU's post-copy: switch after a round that does not fit, fault the rest in
 const DIRTY = [50, 200, 500, 1000, 2000, 3000];
 const MODELS: { model: string; short: string }[] = [
   { model: 'emulation', short: 'e1000' },
@@ -48,7 +51,7 @@ interface Row {
 }
 
 function measure(model: string, short: string, dirty: number): Row {
-  const m = sim('migrate', { params: { model, memMiB: MEM_MIB, wssMiB: WSS_MIB, linkGbps: LINK_GBPS, dirtyMBps: dirty, downtimeLimitMs: LIMIT_MS, maxRounds: ROUNDS, autoConverge: AUTO_CONVERGE } }).migration!;
+  const m = sim('migrate', { params: { model, memMiB: MEM_MIB, wssMiB: WSS_MIB, linkGbps: LINK_GBPS, dirtyMBps: dirty, downtimeLimitMs: LIMIT_MS, maxRounds: ROUNDS, autoConverge: AUTO_CONVERGE, postcopy: POSTCOPY } }).migration!;
   return {
     short,
     dirty,
