@@ -63,6 +63,7 @@ export function engineFigures(): EngineFigure[] {
   for (const model of ['emulation', 'vhost-net', 'failover', 'vfio-migration']) cases.push([`migrate ${model} 4 GiB`, 'migrate', { params: { model } }]);
   cases.push(['migrate vhost-net 1 GiB not converging (500 MB/s, 1 Gbit/s, 30 rounds)', 'migrate', { params: { model: 'vhost-net', memMiB: 1024, wssMiB: 256, dirtyMBps: 500, linkGbps: 1 } }]);
   cases.push(['migrate vhost-net 64 GiB', 'migrate', { params: { model: 'vhost-net', memMiB: 65536 } }]);
+  cases.push(['migrate vhost-net 1 GiB post-copy (500 MB/s, 1 Gbit/s)', 'migrate', { params: { model: 'vhost-net', memMiB: 1024, wssMiB: 256, dirtyMBps: 500, linkGbps: 1, postcopy: true } }]);
   runScenario('emulation-tx', { packets: 2000 }); // warm up the JIT
   runScenario('passthrough-tx', { packets: 2000 });
   runScenario('virtio-tx', { packets: 2000 });
