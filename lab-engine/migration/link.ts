@@ -13,8 +13,6 @@ export const CHUNK_PAGES = 128;
 export const CHUNK_BYTES = CHUNK_PAGES * PAGE_BYTES;
 /** TCP goodput share of a 1500-MTU Ethernet link: 1,448 payload bytes per 1,538 on the wire (CALIBRATION C16 [D]). */
 export const LINK_GOODPUT = 1448 / 1538;
-/** Per-page work of the migration thread besides the copy: find the bit, build the header, queue the iovec [E]. */
-const THREAD_PER_PAGE_NS: Ns = 100;
 /** One page on the stream: its header (COSTS.migPageHeaderBytes) and its 4 KiB. */
 export const PAGE_ON_STREAM = PAGE_BYTES + COSTS.migPageHeaderBytes.ns;
 
@@ -32,7 +30,7 @@ export class MigrationLink {
 
   /** The migration thread's time for a send of `pages` pages and `bytes` bytes in all. */
   threadNs(pages: number, bytes: number): Ns {
-    return copyCost(bytes) + pages * THREAD_PER_PAGE_NS;
+    return copyCost(bytes) + pages * COSTS.migThreadPerPage.ns;
   }
 
   /** One send of `pages` pages + `extraBytes` of device state. */

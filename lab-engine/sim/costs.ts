@@ -183,6 +183,8 @@ export const COSTS = {
   // ── Live migration (CALIBRATION §4, C18, C19; lab-engine/migration/) ─────────────────────────
   /** QEMU's per-page header on the migration stream (bytes, not ns): a be64 of page offset | RAM_SAVE_FLAG_* bits. */
   migPageHeaderBytes: c(8, '[E] QEMU migration/ram.c save_page_header(): 8-byte offset|flags word per page (block name only on a new block)'),
+  /** The migration thread's work per page besides the copy (COSTS.copyPer64B): find the bit, build the header, queue the iovec. */
+  migThreadPerPage: c(100, '[E] ram_save_target_page() bookkeeping, ~100 ns per page; with the copy, ~8 GB/s for one thread'),
   /** Enabling dirty logging on every memslot, the vhost log and the device's DMA log, and allocating the migration bitmap, per GiB of RAM. */
   migSetupPerGiB: c(200_000, '[E] KVM_MEM_LOG_DIRTY_PAGES on each slot + bitmap allocation, ~0.2 ms per GiB'),
   /** One dirty-bitmap sync per GiB of guest RAM: KVM_GET_DIRTY_LOG + KVM_CLEAR_DIRTY_LOG, vhost log scan, merge into the migration bitmap. */
