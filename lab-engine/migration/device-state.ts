@@ -24,6 +24,7 @@ export function e1000RegisterBytes(): number {
   return E1000_REGISTER_TABLE.reduce((s, r) => s + (r.name.includes('/') ? 8 : 4), 0);
 }
 
+/** vmstate_e1000's parts and their sizes. */
 export function e1000StateParts(): StatePart[] {
   return [
     PCI_DEVICE,
@@ -40,6 +41,7 @@ export function e1000StateParts(): StatePart[] {
 /** Virtqueues of a single-queue-pair virtio-net with a control queue: rx, tx, ctrl. */
 const VIRTQUEUES = 3;
 
+/** vmstate_virtio_net's parts (with the virtio core's) and their sizes. */
 export function virtioNetStateParts(): StatePart[] {
   return [
     PCI_DEVICE,
@@ -65,4 +67,5 @@ export const VFIO_DEVICE_STATE = {
   source: '[E] mlx5-vfio-pci-class NIC: a few MiB of device state, most of it sendable in PRE_COPY',
 } as const;
 
+/** Total bytes of a list of state parts. */
 export const sumBytes = (parts: readonly StatePart[]): number => parts.reduce((s, p) => s + p.bytes, 0);

@@ -58,6 +58,7 @@ export class DirtyBitmap {
   }
 }
 
+/** Set bits of a 32-bit word (SWAR). */
 export function popcount(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);

@@ -40,6 +40,7 @@ const RARP = { name: 'QEMU self-announce (RARP) reaches the switch', ns: COSTS.m
 const GUEST_ANNOUNCE = { name: 'VIRTIO_NET_F_GUEST_ANNOUNCE: the guest sends a gratuitous ARP', ns: COSTS.migGuestAnnounce.ns };
 const GUEST_TRAFFIC = { name: 'no announce for an assigned NIC: the switch learns when the guest next transmits', ns: COSTS.migGuestAnnounce.ns };
 
+/** The profile of one model: its RX writer and log, device state, stop costs, announce. */
 export function modelProfile(model: MigrationModel): ModelProfile {
   const base = { model, migratable: true, stopExtra: [], failover: false, vfio: false };
   switch (model) {

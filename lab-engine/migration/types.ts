@@ -15,6 +15,7 @@ export type MigrationModel =
   | 'failover' // VF primary + virtio standby (net_failover): unplug VF, fail over, migrate as virtio, re-plug a VF on the destination
   | 'vfio-migration'; // a VFIO migration v2 capable device: device-state FSM + device DMA dirty tracking
 
+/** Every model, in the order lessons list them. */
 export const MIGRATION_MODELS: readonly MigrationModel[] = [
   'emulation', 'virtio-qemu', 'vhost-net', 'vhost-user', 'passthrough', 'sriov-vf', 'failover', 'vfio-migration',
 ];
@@ -144,6 +145,7 @@ export const MIGRATION_LIMITS = {
   trafficGbps: { lo: 0, hi: 100, int: false },
 } as const satisfies Record<string, { lo: number; hi: number; int: boolean }>;
 
+/** A bad migration option: the message names it, its value and what is accepted. */
 export class MigrationOptionError extends Error {
   override name = 'MigrationOptionError';
 }

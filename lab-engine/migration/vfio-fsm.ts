@@ -7,6 +7,7 @@
  * returns (-EINVAL).
  */
 
+/** enum vfio_device_mig_state (include/uapi/linux/vfio.h). */
 export const VFIO_STATE = {
   ERROR: 0,
   STOP: 1,
@@ -20,6 +21,7 @@ export const VFIO_STATE = {
 export type VfioState = (typeof VFIO_STATE)[keyof typeof VFIO_STATE];
 
 const NAMES = ['ERROR', 'STOP', 'RUNNING', 'STOP_COPY', 'RESUMING', 'RUNNING_P2P', 'PRE_COPY', 'PRE_COPY_P2P'] as const;
+/** 'PRE_COPY' for 6, as the uAPI enum names it. */
 export const vfioStateName = (s: number): string => NAMES[s] ?? `state ${s}`;
 
 /** VFIO_MIGRATION_* flags (struct vfio_device_feature_migration). */
@@ -81,6 +83,7 @@ export function vfioDirectArcs(flags: number): [number, number][] {
   return out;
 }
 
+/** An arc or a target state the VFIO migration FSM does not allow (the ioctl's EINVAL). */
 export class VfioFsmError extends Error {
   override name = 'VfioFsmError';
 }
