@@ -116,9 +116,11 @@ describe('scale and edge cases', () => {
     expect(r.metrics.migration!.bandwidthMBps).toBeLessThan(400e3 / 8);
   });
 
-  it('the trace shows the chunks on the link and the phases of the migration thread', () => {
+  it('the trace shows the rounds on the link, the syncs and the phases of the migration thread', () => {
     const r = runScenario('migrate', { params: { model: 'vhost-net', memMiB: 256, wssMiB: 64 } });
-    expect(r.trace.some((e) => e.kind === 'page-chunk' && e.lane === 'wire' && e.dur > 0)).toBe(true);
+    expect(r.trace.some((e) => e.kind === 'precopy-round' && e.lane === 'wire' && e.dur > 0 && /^round 1: 65536 pages/.test(e.label))).toBe(true);
+    expect(r.trace.some((e) => e.kind === 'dirty-sync' && e.lane === 'kvm')).toBe(true);
+    expect(r.trace.some((e) => e.kind === 'migration-phase' && /stop-and-copy/.test(e.label))).toBe(true); // the whole run fits the kept trace
     expect(r.trace.some((e) => e.kind === 'migration-phase' && /setup/.test(e.label))).toBe(true);
   });
 
