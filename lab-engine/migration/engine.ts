@@ -60,7 +60,6 @@ export const WORK_BUDGET = 200_000_000;
 export const TICK_NS: Ns = 1_000_000;
 /** After the VM runs on the destination (or the migration is cancelled) its traffic is followed this long. */
 const TAIL_NS: Ns = 1_000_000_000;
-const GIB = 1024 * 1024 * 1024;
 const MIB = 1024 * 1024;
 
 export interface MigrationRun {
@@ -68,7 +67,6 @@ export interface MigrationRun {
   sched: Scheduler;
   metrics: MetricsRecorder;
   trace: Trace;
-  diagnostics: Diagnostic[];
 }
 
 const r3 = (v: number): number => Math.round(v * 1000) / 1000;
@@ -84,7 +82,6 @@ class Migration {
   readonly sched = new Scheduler();
   readonly metrics = new MetricsRecorder();
   readonly trace = new Trace(2000);
-  readonly diagnostics: Diagnostic[] = [];
   readonly rng: Rng;
   readonly pages: number;
   readonly src: PageStore;
@@ -677,7 +674,7 @@ class Migration {
     if (completed && this.#resumeAt > 0) {
       const down = this.#resumeAt - this.#stopAt;
       if (this.#mismatched > 0) {
-        this.notes.push({ severity: 'error', code: 'migration-pages-mismatched', message: `${this.#mismatched} destination pages differ from the source at switch-over: ${this.p.rxLog ? 'a write escaped the dirty logs' : 'the NIC wrote them by DMA after they were copied, and no dirty log saw it'}; the guest resumes on corrupted memory.` });
+        this.notes.push({ severity: 'error', code: 'migration-pages-mismatched', message: `${this.#mismatched} destination pages differ from the source ${this.#postcopy ? 'after post-copy' : 'at switch-over'}: ${this.p.rxLog ? 'a write escaped the dirty logs' : 'the NIC wrote them by DMA after they were copied, and no dirty log saw it'}; the guest resumes on corrupted memory.` });
       }
       if (down > o.downtimeLimitMs * 1e6) this.notes.push({ severity: 'warning', code: 'migration-downtime-over-limit', message: `downtime ${msOf(down)} ms exceeded the ${o.downtimeLimitMs} ms limit` });
       if (!this.p.migratable) this.notes.push({ severity: 'warning', code: 'migration-device-state-lost', message: 'the assigned NIC\'s state was not transferred: the destination device starts from reset and the frames in its rings are lost.' });
@@ -687,7 +684,7 @@ class Migration {
     const loggers = ['KVM dirty log'];
     if (this.p.rxLog) loggers.push(this.p.rxLog);
     const parts = this.p.vfio
-      ? [{ name: 'PRE_COPY initial_bytes + dirty_bytes (vfio_precopy_info)', bytes: this.#deviceStateBytes - (completed ? this.#stopDeviceBytesSent() : 0) }, { name: 'STOP_COPY remainder', bytes: completed ? this.#stopDeviceBytesSent() : 0 }]
+      ? [{ name: 'PRE_COPY initial_bytes + dirty_bytes (vfio_precopy_info)', bytes: this.#deviceStateBytes - (completed ? this.#stopBytes : 0) }, { name: 'STOP_COPY remainder', bytes: completed ? this.#stopBytes : 0 }]
       : this.p.stateParts;
     const report: MigrationReport = {
       model: o.model,
@@ -716,10 +713,6 @@ class Migration {
       postcopyFaults: this.#postcopyFaults,
       postcopyStallMs: msOf(this.#postcopyStallNs),
     };
-    return { report, sched: this.sched, metrics: this.metrics, trace: this.trace, diagnostics: this.diagnostics };
-  }
-
-  #stopDeviceBytesSent(): number {
-    return this.#stopBytes;
+    return { report, sched: this.sched, metrics: this.metrics, trace: this.trace };
   }
 }
