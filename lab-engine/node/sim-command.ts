@@ -24,6 +24,13 @@ function table(m: Metrics): string {
     ['bottleneck', `${m.derived.bottleneck} (${Object.entries(m.derived.utilization).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ')})`],
   ];
   if (m.counters.transactions) rows.push(['transactions', `${m.counters.transactions}, ${m.derived.exitsPerTransaction} exits each`]);
+  const mg = m.migration;
+  if (mg) {
+    rows.push(['migration', `${mg.model}: ${mg.outcome}${mg.rounds.length ? ` after ${mg.rounds.length} pre-copy round${mg.rounds.length === 1 ? '' : 's'}` : ''}, ${mg.transferredMiB} MiB sent`]);
+    if (mg.outcome === 'completed') rows.push(['downtime', `${mg.downtimeMs} ms (limit ${String(m.params['downtimeLimitMs'] ?? '-')} ms); guest network outage ${mg.outageMs} ms; total ${(mg.totalMs / 1000).toFixed(2)} s`]);
+    if (mg.outcome === 'refused') mg.reasons.forEach((r, i) => rows.push([`why (${i + 1})`, r]));
+    rows.push(['device state', `${mg.deviceStateBytes} bytes; dirty logs: ${mg.dirtyLoggers.join(', ') || 'none'}; pages mismatched ${mg.pagesMismatched}`]);
+  }
   if (m.latency) rows.push(['latency', `p50 ${(m.latency.p50Ns / 1000).toFixed(1)} µs, p99 ${(m.latency.p99Ns / 1000).toFixed(1)} µs, max ${(m.latency.maxNs / 1000).toFixed(1)} µs`]);
   const w = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
