@@ -13,8 +13,8 @@
  *  3. Search: on the search box's first focus, injects <script src=".../search-index.js"> (which
  *     sets window.IOVLAB_SEARCH) and searches titles, headings and text as you type. The scoring
  *     rule is the same as src/lib/search.ts (tests keep them in step).
- *  4. Your data (only where the page has [data-progress-tools], the About page): export every
- *     'iovlab:' key to one JSON file, import such a file, erase everything (with undo).
+ *  Export, import and erase of all progress live on the "Your progress" page (progress.js), with
+ *  backups, migrations and damage checks; this script does not touch them.
  *
  * Every URL is built from <html data-root> (the relative path back to the site root).
  */
@@ -419,127 +419,11 @@
     update();
   }
 
-  /* ---------- 4. Your data: export, import, erase ---------- */
-  var EXPORT_SCHEMA = 'iovlab.export/1';
-  function ourKeys() {
-    var out = [];
-    try {
-      for (var i = 0; i < window.localStorage.length; i++) {
-        var k = window.localStorage.key(i);
-        if (k && k.indexOf('iovlab:') === 0) out.push(k);
-      }
-    } catch (e) { /* storage unavailable */ }
-    return out.sort();
-  }
-  function snapshot() {
-    var data = {};
-    var keys = ourKeys();
-    for (var i = 0; i < keys.length; i++) data[keys[i]] = storageGet(keys[i]);
-    return data;
-  }
-  function afterChange() {
-    renderProgress();
-    applyTheme(savedTheme() || systemTheme());
-    try { window.dispatchEvent(new Event('iovlab:progress')); } catch (e) { /* old browsers */ }
-  }
-  function setupDataTools() {
-    var box = doc.querySelector('[data-progress-tools]');
-    if (!box) return;
-    var summary = box.querySelector('[data-data-summary]');
-    var message = box.querySelector('[data-data-message]');
-    var exportBtn = box.querySelector('[data-data-export]');
-    var importInput = box.querySelector('[data-data-import]');
-    var eraseBtn = box.querySelector('[data-data-erase]');
-    var undoBtn = box.querySelector('[data-data-undo]');
-    var erased = null;
-    box.hidden = false;
-    function say(text) { if (message) message.textContent = text; }
-    function refresh() {
-      var keys = ourKeys();
-      var bytes = 0;
-      for (var i = 0; i < keys.length; i++) bytes += keys[i].length + (storageGet(keys[i]) || '').length;
-      if (summary) {
-        summary.textContent = keys.length === 0
-          ? 'This browser holds no IOV Lab data.'
-          : 'This browser holds ' + keys.length + (keys.length === 1 ? ' item' : ' items') + ' of IOV Lab data (about ' + Math.max(1, Math.round(bytes * 2 / 1024)) + ' KB).';
-      }
-      if (eraseBtn) eraseBtn.disabled = keys.length === 0;
-      if (exportBtn) exportBtn.disabled = keys.length === 0;
-    }
-    if (exportBtn) exportBtn.addEventListener('click', function () {
-      var payload = { schema: EXPORT_SCHEMA, exportedAt: new Date().toISOString(), keys: snapshot() };
-      var blob = new Blob([JSON.stringify(payload, null, 2)], { type: 'application/json' });
-      var url = URL.createObjectURL(blob);
-      var a = doc.createElement('a');
-      a.href = url;
-      a.download = 'iov-lab-progress-' + new Date().toISOString().slice(0, 10) + '.json';
-      doc.body.appendChild(a);
-      a.click();
-      doc.body.removeChild(a);
-      window.setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
-      say('Exported ' + Object.keys(payload.keys).length + ' items to ' + a.download + '.');
-    });
-    if (importInput) importInput.addEventListener('change', function () {
-      var file = importInput.files && importInput.files[0];
-      if (!file) return;
-      var reader = new FileReader();
-      reader.onload = function () {
-        var data;
-        try { data = JSON.parse(String(reader.result)); } catch (e) { data = null; }
-        if (!data || data.schema !== EXPORT_SCHEMA || !data.keys || typeof data.keys !== 'object') {
-          say('“' + file.name + '” is not an IOV Lab progress file; nothing was changed.');
-          importInput.value = '';
-          return;
-        }
-        var n = 0;
-        var failed = 0;
-        for (var k in data.keys) {
-          if (!Object.prototype.hasOwnProperty.call(data.keys, k) || k.indexOf('iovlab:') !== 0 || typeof data.keys[k] !== 'string') continue;
-          if (storageSet(k, data.keys[k])) n++; else failed++;
-        }
-        importInput.value = '';
-        erased = null;
-        if (undoBtn) undoBtn.hidden = true;
-        say('Imported ' + n + (n === 1 ? ' item' : ' items') + ' from “' + file.name + '”' + (failed ? '; ' + failed + ' could not be stored (storage full?).' : '.'));
-        refresh();
-        afterChange();
-      };
-      reader.onerror = function () { say('Could not read “' + file.name + '”.'); };
-      reader.readAsText(file);
-    });
-    if (eraseBtn) eraseBtn.addEventListener('click', function () {
-      var keys = ourKeys();
-      if (keys.length === 0) return;
-      if (!window.confirm('Erase all your IOV Lab data in this browser (' + keys.length + ' items: code, scores, progress, theme)?')) return;
-      erased = snapshot();
-      for (var i = 0; i < keys.length; i++) {
-        try { window.localStorage.removeItem(keys[i]); } catch (e) { /* ignore */ }
-      }
-      if (undoBtn) { undoBtn.hidden = false; undoBtn.focus(); }
-      say('Erased ' + keys.length + (keys.length === 1 ? ' item' : ' items') + '. Undo is possible until you leave this page.');
-      refresh();
-      afterChange();
-    });
-    if (undoBtn) undoBtn.addEventListener('click', function () {
-      if (!erased) return;
-      var n = 0;
-      for (var k in erased) if (Object.prototype.hasOwnProperty.call(erased, k) && storageSet(k, erased[k])) n++;
-      erased = null;
-      undoBtn.hidden = true;
-      say('Restored ' + n + (n === 1 ? ' item' : ' items') + '.');
-      refresh();
-      afterChange();
-    });
-    window.addEventListener('storage', refresh);
-    refresh();
-  }
-
   function onReady() {
     setupThemeToggle();
     renderProgress();
     setupSearch();
     setupTocSpy();
-    setupDataTools();
   }
   if (doc.readyState === 'loading') doc.addEventListener('DOMContentLoaded', onReady);
   else onReady();
