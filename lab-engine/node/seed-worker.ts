@@ -8,6 +8,7 @@
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { runLabSeed } from '../labs/run.ts';
+import { hardenIntrinsics } from '../sandbox/harden.ts';
 
 export interface SeedJob {
   labId: string;
@@ -24,6 +25,8 @@ delete data.port;
 const post: (m: unknown) => void = port.postMessage.bind(port);
 
 const { labId, source, seeds } = data;
+// Built-ins frozen before any learner code is compiled: a submission cannot patch what the checks use.
+hardenIntrinsics();
 try {
   for (let index = 0; index < seeds.length; index++) {
     post({ type: 'start', index });

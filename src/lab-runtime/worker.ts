@@ -7,6 +7,7 @@
  * shares the site's origin, and lab code has no business there (OFFLINE.md "Sandboxing").
  */
 import { formatGradeText, gradeOutcomes, hashText, runCell, runLabSeed } from '../../lab-engine/index.ts';
+import { hardenIntrinsics } from '../../lab-engine/sandbox/harden.ts';
 import type { Job, Reply } from './protocol.ts';
 
 interface WorkerScope {
@@ -32,6 +33,8 @@ function lockDown(): void {
   }
   // Learner code must not forge the one answer this Worker sends.
   Object.defineProperty(scope, 'postMessage', { value: () => undefined, writable: false, configurable: false });
+  // Nor patch the built-ins the engine and the checks use (Array.prototype.push = …).
+  hardenIntrinsics();
 }
 
 function handle(job: Job): Reply {
