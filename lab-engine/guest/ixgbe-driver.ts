@@ -90,6 +90,8 @@ export class IxgbeDriver {
   rxNextToClean = 0;
   rxNextToUse = 0;
   framesQueued = 0;
+  /** Poll mode: frames whose descriptors are written but whose doorbell (TDT) is not yet. */
+  #txUnflushed = 0;
   reclaimed = 0;
   received = 0;
   /** Set when init failed (no MSI-X capability, wrong device…): the scenario fails the run. */
@@ -221,8 +223,23 @@ export class IxgbeDriver {
       this.#txSlots[i] = { pkt: frame.pkt, addr, len: f.len, eop: last };
       this.txNextToUse = (i + 1) % n;
     }
+    if (this.o.pmd) {
+      // rte_eth_tx_burst: descriptors filled per packet, the tail written once per burst
+      // (flushTx), as DPDK's ixgbe PMD does — the doorbell is not per frame.
+      yield { op: 'compute', ns: COSTS.pmdNicPerPacket.ns, kind: 'guest-xmit', label: `tx burst: frame ${frame.pkt} (${frame.bytes.length} B)`, pkt: frame.pkt };
+      this.#txUnflushed++;
+      if (this.#txUnflushed >= PMD_BURST) yield* this.flushTx(frame.pkt);
+      return;
+    }
     yield { op: 'compute', ns: COSTS.guestXmitPerPacket.ns, kind: 'guest-xmit', label: `xmit frame ${frame.pkt} (${frame.bytes.length} B)`, pkt: frame.pkt };
     yield { op: 'bar-write', bar: 0, offset: R.IXGBE_TDT0, value: this.txNextToUse, pkt: frame.pkt };
+  }
+
+  /** Poll mode: write TDT for the frames queued since the last doorbell (the end of a tx burst). */
+  *flushTx(pkt?: number): GuestTask {
+    if (this.#txUnflushed === 0) return;
+    this.#txUnflushed = 0;
+    yield { op: 'bar-write', bar: 0, offset: R.IXGBE_TDT0, value: this.txNextToUse, ...(pkt !== undefined ? { pkt } : {}) };
   }
 
   /** ixgbe_clean_tx_irq: reclaim whole frames whose EOP descriptor has DD, unmapping their buffers. */
@@ -317,6 +334,7 @@ export class IxgbeDriver {
 
   /** Poll mode: one RX burst and a TX reclaim (rte_eth_rx_burst / tx free). Returns frames received. */
   *pollOnce(): Task<number> {
+    yield* this.flushTx();
     const got = yield* this.cleanRx(PMD_BURST);
     if (this.txNextToClean !== this.txNextToUse) yield* this.cleanTx(PMD_BURST);
     if (got === 0) yield { op: 'compute', ns: COSTS.pmdEmptyPoll.ns, kind: 'guest-pmd-poll', label: 'poll: RX ring empty' };
