@@ -1,5 +1,5 @@
 /** Engine throughput figures: events/s, simulated packets/s and how fast against real time. */
-import { runScenario, gradeSeeds, getLabInfo, runCell } from '../../lab-engine/index.ts';
+import { runScenario, gradeSeeds, getLabInfo, listLabs, runCell } from '../../lab-engine/index.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 
 export interface EngineFigure {
@@ -48,6 +48,7 @@ export function engineFigures(): EngineFigure[] {
   for (const [name, params] of [['bare metal', { setup: 'baremetal' }], ['VFIO remapped', { irq: 'remapped' }], ['VFIO posted', { irq: 'posted' }]] as const) {
     cases.push([`passthrough-tx ${name} 64 B × 20000`, 'passthrough-tx', { size: 64, packets: 20_000, params }]);
   }
+  cases.push(['passthrough-tx VFIO guest PMD, 2 MiB pages 64 B × 20000', 'passthrough-tx', { size: 64, packets: 20_000, params: { pmd: true, hugepages: true } }]);
   cases.push(['passthrough-rx VFIO 4 KiB pages 1518 B × 20000', 'passthrough-rx', { size: 1518, packets: 20_000 }]);
   cases.push(['passthrough-rx VFIO 2 MiB pages 1518 B × 20000', 'passthrough-rx', { size: 1518, packets: 20_000, params: { hugepages: true } }]);
   cases.push(['passthrough-rx bare metal, DMA API strict 1518 B × 20000', 'passthrough-rx', { size: 1518, packets: 20_000, params: { setup: 'baremetal', dmaApi: 'strict' } }]);
@@ -95,7 +96,7 @@ export function engineFigures(): EngineFigure[] {
     });
   }
   // Each lab's reference graded in-process on its public seeds plus three more (what one Grade costs in Node).
-  for (const lab of ['emulated-nic', 'virtio-backend', 'vhost-poll', 'iommu-assign', 'sriov-pf']) {
+  for (const lab of listLabs().map((l) => l.id)) {
     const ref = readFileSync(new URL(`../../lab-engine/labs/${lab}/reference.ts`, import.meta.url), 'utf8');
     const seeds = [...getLabInfo(lab)!.publicSeeds, 11, 12, 13];
     gradeSeeds(lab, ref, [99], 'grade'); // warm up
