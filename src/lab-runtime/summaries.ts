@@ -100,6 +100,10 @@ export function exitsSummary(m: Metrics): string {
 
 export function throughputSummary(m: Metrics): string {
   const s = m.series.throughputGbps;
+  if (m.counters.transactions > 0 && m.latency && (s.length === 0 || m.derived.throughputGbps === 0)) {
+    // A request/response run streams nothing: one message waits for its answer (see the latency chart).
+    return `Request/response: ${num(m.counters.transactions)} transactions one at a time, so no stream to measure; the latency chart is the figure that matters.`;
+  }
   if (s.length === 0 || m.derived.throughputGbps === 0) return 'Nothing was transmitted: throughput stayed at 0 Gbit/s.';
   return `Throughput averaged ${num(m.derived.throughputGbps)} Gbit/s (${num(m.derived.mpps)} Mpps) over ${duration(m.windowNs)}.`;
 }

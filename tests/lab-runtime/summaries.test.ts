@@ -45,6 +45,11 @@ describe('lab run summaries', () => {
     expect(throughputSummary(o.result.metrics)).toBe('Nothing was transmitted: throughput stayed at 0 Gbit/s.');
   });
 
+  it('does not call a request/response run "nothing transmitted": it points at the latency', () => {
+    const m = metrics({ counters: { transactions: 150 }, derived: { throughputGbps: 0 }, latency: { p50Ns: 26_500, p90Ns: 28_000, p99Ns: 28_200, maxNs: 28_300, meanNs: 26_700, count: 150, histogram: { edgesNs: [], counts: [] } } });
+    expect(throughputSummary(m)).toBe('Request/response: 150 transactions one at a time, so no stream to measure; the latency chart is the figure that matters.');
+  });
+
   it('breaks exits down by reason with shares that come from the counters', () => {
     const m = metrics({ counters: { exitsTotal: 1000, exits: { EPT_MISCONFIG: 750, APIC_ACCESS: 249, HLT: 1 }, packetsTx: 500, packetsRx: 0 }, derived: { exitsPerSec: 252193, exitsPerPacket: 2 } });
     expect(exitsSummary(m)).toBe('252 kexits/s on average (1,000 exits, 2.0 per packet): EPT_MISCONFIG (MMIO) 75%, APIC_ACCESS (APIC/EOI) 25%, HLT (idle) <1%.');
