@@ -24,6 +24,7 @@ export { sriovCapabilitySnapshot, type SriovCapabilitySnapshot } from './scenari
 export {
   buildSubmission,
   parseSubmission,
+  tooLarge,
   resultsDiffer,
   compareVersions,
   SUBMISSION_SCHEMA,

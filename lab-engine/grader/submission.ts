@@ -86,10 +86,20 @@ export function compareVersions(a: string, b: string): number {
  * submissions carried a student and versions) and a bare {lab, code}; older ones are migrated
  * and say so in `warnings`. Every refusal is one specific sentence.
  */
+/**
+ * The size rule, checked before anything is read or parsed: undefined when the file may be read,
+ * else the sentence that refuses it ('submission' = a .json, 'solution' = a bare .ts).
+ */
+export function tooLarge(byteLength: number, what: 'submission' | 'solution' = 'submission'): string | undefined {
+  if (byteLength <= MAX_SUBMISSION_BYTES) return undefined;
+  const size = `the file is ${(byteLength / 1048576).toFixed(1)} MiB`;
+  const max = `${MAX_SUBMISSION_BYTES / 1048576} MiB`;
+  return what === 'submission' ? `${size}; a submission is at most ${max} (is it really a submission?)` : `${size}; a lab solution is at most ${max}`;
+}
+
 export function parseSubmission(text: string, byteLength = text.length): ParsedSubmission {
-  if (byteLength > MAX_SUBMISSION_BYTES) {
-    return { ok: false, error: `the file is ${(byteLength / 1048576).toFixed(1)} MiB; a submission is at most ${MAX_SUBMISSION_BYTES / 1048576} MiB (is it really a submission?)` };
-  }
+  const big = tooLarge(byteLength);
+  if (big) return { ok: false, error: big };
   let data: unknown;
   try {
     data = JSON.parse(text);

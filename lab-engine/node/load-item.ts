@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { getLabInfo, listLabs, MAX_SUBMISSION_BYTES, parseSubmission, type GradeResult, type Student } from '../index.ts';
+import { getLabInfo, listLabs, parseSubmission, tooLarge, type GradeResult, type Student } from '../index.ts';
 import { saltedSeeds } from './hidden-seeds.ts';
 
 export interface GradeJob {
@@ -58,14 +58,9 @@ export function loadItem(path: string, o: LoadOptions = {}): LoadedItem {
     return fail('no such file');
   }
   // The size is checked before reading: a 50 MB file is refused without being read or parsed.
-  if (size > MAX_SUBMISSION_BYTES && ext !== '.json') {
-    return fail(`the file is ${(size / 1048576).toFixed(1)} MiB; a lab solution is at most ${MAX_SUBMISSION_BYTES / 1048576} MiB`);
-  }
+  const big = tooLarge(size, ext === '.json' ? 'submission' : 'solution');
+  if (big) return fail(big);
   if (ext === '.json') {
-    if (size > MAX_SUBMISSION_BYTES) {
-      const r = parseSubmission('', size);
-      return fail(r.ok ? 'too large' : r.error);
-    }
     const bytes = readFileSync(path);
     // A UTF-8 byte-order mark (added by some editors on save) is not part of the JSON.
     const parsed = parseSubmission(bytes.toString('utf8').replace(/^\uFEFF/, ''), bytes.byteLength);

@@ -77,3 +77,13 @@ export function required<T extends Element>(root: ParentNode, sel: string): T {
   if (!el) throw new Error(`markup missing ${sel}`);
   return el;
 }
+
+/** Save text as a file the browser downloads (a Blob URL: works from file:// too). */
+export function downloadText(name: string, text: string, type = 'application/json'): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

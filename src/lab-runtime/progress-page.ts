@@ -3,9 +3,8 @@
  * by src/build/bundle.mjs (OFFLINE.md: no modules, no fetch from file://). Fills the labs table
  * from localStorage and runs Export, Import, backup downloads and "Erase all my data".
  */
-import { h, clear } from './dom.ts';
+import { clear, downloadText, h } from './dom.ts';
 import { Store } from './storage.ts';
-import { downloadText } from './submission-panel.ts';
 import { buildExport, describeImport, exportFileName, importExport, parseExport } from './transfer.ts';
 
 const store = Store.fromWindow();

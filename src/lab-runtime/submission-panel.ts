@@ -5,7 +5,7 @@
  * student id the learner types here (remembered for every lab in `iovlab:v1:identity`).
  */
 import { buildSubmission, type Submission } from '../../lab-engine/grader/submission.ts';
-import { h } from './dom.ts';
+import { downloadText, h } from './dom.ts';
 import type { Store } from './storage.ts';
 
 export function submissionFileName(s: Submission): string {
@@ -16,15 +16,6 @@ export function submissionFileName(s: Submission): string {
 /** The stored best-Grade submission with this learner's name and id (content hash recomputed). */
 export function withStudent(stored: Submission, name: string, id: string): Submission {
   return buildSubmission({ lab: stored.lab, labVersion: stored.labVersion, student: { name, id }, code: stored.code, mode: stored.mode, seeds: stored.seeds, results: stored.results, createdAt: stored.createdAt });
-}
-
-export function downloadText(name: string, text: string, type = 'application/json'): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = h('a', { href: url, download: name, hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /**
